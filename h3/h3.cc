@@ -1,0 +1,1 @@
+// HTTP/3 layer: not written yet (issue 6).

@@ -1,0 +1,1 @@
+// placeholder: module not written yet

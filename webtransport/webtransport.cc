@@ -1,0 +1,1 @@
+// WebTransport layer: not written yet.
