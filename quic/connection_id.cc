@@ -1,5 +1,10 @@
 #include "quic/connection_id.h"
 
+#include <openssl/digest.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+
 #include "lib/hex.h"
 #include "lib/random.h"
 #include "quic/packet_type.h"
@@ -15,6 +20,21 @@ ConnectionId ConnectionId::random(Random& rng, size_t len) {
   return ConnectionId({b.data(), len});
 }
 
+StatelessResetToken stateless_reset_token(std::span<const uint8_t> static_key,
+                                          const ConnectionId& cid) {
+  uint8_t mac[EVP_MAX_MD_SIZE];
+  unsigned mac_len = 0;
+  // BoringSSL's one-shot HMAC works on a stack context: it does not fail for
+  // SHA-256. Should it ever, a predictable token must not be issued.
+  if (HMAC(EVP_sha256(), static_key.data(), static_key.size(), cid.data(), cid.size(), mac,
+           &mac_len) == nullptr ||
+      mac_len < 16)
+    std::abort();
+  StatelessResetToken token;
+  std::memcpy(token.data(), mac, token.size());
+  return token;
+}
+
 const char* packet_type_name(PacketType t) {
   switch (t) {
     case PacketType::initial: return "Initial";
@@ -25,6 +45,27 @@ const char* packet_type_name(PacketType t) {
     case PacketType::version_negotiation: return "VersionNegotiation";
   }
   return "?";
+}
+
+}  // namespace wt::quic
+
+#include <fmt/format.h>
+
+#include "quic/path.h"
+
+namespace wt::quic {
+
+std::string Address::to_string() const {
+  if (family == 4) return fmt::format("{}.{}.{}.{}:{}", ip[0], ip[1], ip[2], ip[3], port);
+  if (family == 6) {
+    std::string s = "[";
+    for (int i = 0; i < 16; i += 2) {
+      if (i) s += ':';
+      s += fmt::format("{:x}", (ip[i] << 8) | ip[i + 1]);
+    }
+    return s + fmt::format("]:{}", port);
+  }
+  return "unset";
 }
 
 }  // namespace wt::quic

@@ -44,6 +44,12 @@ class ConnectionId {
 
 using StatelessResetToken = std::array<uint8_t, 16>;
 
+// RFC 9000 §10.3.2: a token that only the issuer can compute, derived from a
+// static key (at least 32 random bytes, kept across restarts) and the CID:
+// HMAC-SHA256(static_key, cid) truncated to 16 bytes.
+StatelessResetToken stateless_reset_token(std::span<const uint8_t> static_key,
+                                          const ConnectionId& cid);
+
 struct ConnectionIdHash {
   size_t operator()(const ConnectionId& c) const {
     // FNV-1a; CIDs we issue are random, so this is enough for a hash table.

@@ -1,1 +1,229 @@
-// placeholder: module not written yet
+#include "quic/stream_send.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace wt::quic {
+
+// ---- SendBuffer
+
+void SendBuffer::append(Bytes data) {
+  while (!data.empty()) {
+    if (chunks_.empty() || chunks_.back().len == chunks_.back().cap) {
+      size_t cap = std::max(kMinChunk, std::bit_ceil(std::min(data.size(), kMaxChunk)));
+      if (!chunks_.empty()) cap = std::max(cap, std::min(kMaxChunk, chunks_.back().cap * 2));
+      cap = std::min(cap, kMaxChunk);
+      std::unique_ptr<uint8_t[]> mem;
+      if (cap == kMaxChunk && spare_) {
+        mem = std::move(spare_);
+      } else {
+        mem = std::make_unique_for_overwrite<uint8_t[]>(cap);
+      }
+      chunks_.push_back(Chunk{end_, 0, cap, std::move(mem)});
+    }
+    Chunk& c = chunks_.back();
+    size_t n = std::min(c.cap - c.len, data.size());
+    std::memcpy(c.data.get() + c.len, data.data(), n);
+    c.len += n;
+    end_ += n;
+    data = data.subspan(n);
+  }
+}
+
+size_t SendBuffer::find(uint64_t offset) const {
+  auto it = std::upper_bound(chunks_.begin(), chunks_.end(), offset,
+                             [](uint64_t off, const Chunk& c) { return off < c.offset; });
+  return static_cast<size_t>(it - chunks_.begin()) - 1;
+}
+
+void SendBuffer::copy(uint64_t offset, MutBytes out) const {
+  if (out.empty()) return;
+  for (size_t i = find(offset); !out.empty(); ++i) {
+    const Chunk& c = chunks_[i];
+    size_t pos = static_cast<size_t>(offset - c.offset);
+    size_t n = std::min(c.len - pos, out.size());
+    std::memcpy(out.data(), c.data.get() + pos, n);
+    out = out.subspan(n);
+    offset += n;
+  }
+}
+
+void SendBuffer::release_before(uint64_t offset) {
+  while (!chunks_.empty() && chunks_.front().offset + chunks_.front().len <= offset) {
+    Chunk& c = chunks_.front();
+    if (c.cap == kMaxChunk && !spare_) spare_ = std::move(c.data);
+    chunks_.pop_front();
+  }
+  start_ = chunks_.empty() ? end_ : chunks_.front().offset;
+}
+
+void SendBuffer::clear() {
+  chunks_.clear();
+  spare_.reset();
+  start_ = end_;
+}
+
+// ---- SendStream
+
+SendStream::SendStream(uint64_t credit, uint64_t buffer_limit)
+    : credit_(credit), buffer_limit_(buffer_limit) {}
+
+uint64_t SendStream::acked_end() const { return acked_.contiguous_end(0); }
+
+bool SendStream::fin_to_send() const { return fin_set_ && !fin_sent_ && !fin_acked_; }
+
+uint64_t SendStream::new_data_allowed(uint64_t conn_credit) const {
+  return std::min({buf_.end() - send_offset_, credit_.available(), conn_credit});
+}
+
+Result<size_t> SendStream::write(Bytes data) {
+  if (reset_state()) return Error(TransportError::stream_state_error, "write after reset");
+  if (fin_set_) return Error(TransportError::stream_state_error, "write after close");
+  size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), writable_bytes()));
+  if (n < data.size()) writer_blocked_ = true;
+  buf_.append(data.first(n));
+  if (buf_.end() > send_offset_ && credit_.available() == 0) credit_.on_blocked();
+  return n;
+}
+
+uint64_t SendStream::writable_bytes() const {
+  if (fin_set_ || reset_state()) return 0;
+  uint64_t held = buffered();
+  uint64_t room = buffer_limit_ > held ? buffer_limit_ - held : 0;
+  // RFC 9000 §19.8: stream offsets stay below 2^62.
+  return std::min(room, kVarintMax - buf_.end());
+}
+
+void SendStream::close() {
+  if (reset_state()) return;
+  fin_set_ = true;
+}
+
+bool SendStream::reset(uint64_t error_code) {
+  if (reset_state() || state_ == State::data_recvd) return false;
+  state_ = State::reset_sent;
+  reset_code_ = error_code;
+  reset_final_size_ = send_offset_;  // RFC 9000 §4.5: the credit consumed
+  reset_pending_ = true;
+  buf_.clear();
+  lost_.clear();
+  acked_.clear();
+  return true;
+}
+
+bool SendStream::take_writable() {
+  if (!writer_blocked_ || writable_bytes() == 0) return false;
+  writer_blocked_ = false;
+  return true;
+}
+
+std::optional<uint64_t> SendStream::next_offset(uint64_t conn_credit) const {
+  if (reset_state() || state_ == State::data_recvd) return std::nullopt;
+  if (!lost_.empty()) return lost_.front().start;
+  if (new_data_allowed(conn_credit) > 0) return send_offset_;
+  if (fin_to_send() && send_offset_ == buf_.end()) return send_offset_;
+  return std::nullopt;
+}
+
+std::optional<StreamFrameSpec> SendStream::next_frame(uint64_t max_len, uint64_t conn_credit) {
+  if (reset_state() || state_ == State::data_recvd) return std::nullopt;
+  // RFC 9000 §13.3: lost data is resent; it already counted against credit.
+  if (!lost_.empty()) {
+    StreamRangeSet::Range r = lost_.front();
+    uint64_t len = std::min(r.end - r.start, max_len);
+    if (len == 0) return std::nullopt;
+    lost_.erase(r.start, r.start + len);
+    StreamFrameSpec f{r.start, len, false, 0};
+    if (r.start + len == buf_.end() && fin_to_send()) {
+      f.fin = true;
+      fin_sent_ = true;
+    }
+    return f;
+  }
+  uint64_t unsent = buf_.end() - send_offset_;
+  uint64_t n = std::min(new_data_allowed(conn_credit), max_len);
+  bool fin = fin_to_send() && send_offset_ + n == buf_.end();
+  if (n == 0 && !fin) {
+    if (unsent > 0 && credit_.available() == 0) credit_.on_blocked();
+    return std::nullopt;
+  }
+  StreamFrameSpec f{send_offset_, n, fin, n};
+  send_offset_ += n;
+  credit_.consume(n);
+  if (state_ == State::ready) state_ = State::send;
+  if (fin) {
+    fin_sent_ = true;
+    state_ = State::data_sent;  // RFC 9000 §3.1: "Send STREAM + FIN"
+  }
+  if (send_offset_ < buf_.end() && credit_.available() == 0) credit_.on_blocked();
+  return f;
+}
+
+bool SendStream::on_acked(uint64_t offset, uint64_t length, bool fin) {
+  if (reset_state() || state_ == State::data_recvd) return false;
+  if (length != 0) {
+    acked_.insert(offset, offset + length);
+    lost_.erase(offset, offset + length);  // a spurious loss
+  }
+  if (fin) {
+    fin_acked_ = true;
+    fin_sent_ = true;
+  }
+  uint64_t done = acked_end();
+  buf_.release_before(done);
+  if (fin_acked_ && done >= buf_.end()) {
+    state_ = State::data_recvd;  // RFC 9000 §3.1: "Recv All ACKs"
+    buf_.clear();
+    lost_.clear();
+    return true;
+  }
+  return false;
+}
+
+void SendStream::on_lost(uint64_t offset, uint64_t length, bool fin) {
+  if (reset_state() || state_ == State::data_recvd) return;
+  if (length != 0) {
+    acked_.for_each_gap(offset, offset + length,
+                        [this](uint64_t s, uint64_t e) { lost_.insert(s, e); });
+  }
+  if (fin && !fin_acked_) fin_sent_ = false;
+}
+
+uint64_t SendStream::take_blocked() {
+  if (state_ == State::ready) state_ = State::send;  // RFC 9000 §3.1
+  return credit_.take_blocked();
+}
+
+bool SendStream::on_stop_sending(uint64_t error_code) {
+  stop_sending_received_ = true;
+  stop_sending_code_ = error_code;
+  // RFC 9000 §3.5: MUST reset in Ready or Send; in Data Sent we may defer,
+  // but resetting at once frees the buffer and is simpler. The RESET_STREAM
+  // SHOULD carry the STOP_SENDING error code.
+  return reset(error_code);
+}
+
+SendStream::ResetInfo SendStream::take_reset() {
+  reset_pending_ = false;
+  return {reset_code_, reset_final_size_};
+}
+
+bool SendStream::on_reset_acked() {
+  if (state_ != State::reset_sent) return false;
+  state_ = State::reset_recvd;
+  reset_pending_ = false;
+  return true;
+}
+
+void SendStream::on_reset_lost() {
+  if (state_ == State::reset_sent) reset_pending_ = true;  // RFC 9000 §13.3
+}
+
+std::optional<uint64_t> SendStream::final_size() const {
+  if (reset_state()) return reset_final_size_;
+  if (fin_set_) return buf_.end();
+  return std::nullopt;
+}
+
+}  // namespace wt::quic

@@ -1,0 +1,156 @@
+// Receive path: datagram -> packets -> unprotect -> frames (RFC 9000 §12, §17).
+#include <algorithm>
+#include <cstring>
+
+#include "lib/log.h"
+#include "quic/connection.h"
+#include "quic/packet_protection.h"
+#include "quic/version.h"
+
+namespace wt::quic {
+
+void Connection::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now) {
+  if (state_ == State::closed || state_ == State::draining) return;
+  stats_.bytes_received += datagram.size();
+  bytes_received_ += datagram.size();
+  if (state_ == State::closing) {
+    // RFC 9000 §10.2.1: answer incoming packets with CONNECTION_CLOSE, at a
+    // limited rate (here: once per received datagram batch via send()).
+    close_pending_ = true;
+    return;
+  }
+  (void)path;  // migration and NAT rebinding: a later layer of this file
+
+  // Kept aside: unprotecting in place overwrites a failed packet, and a
+  // stateless reset is recognised by the datagram's last 16 bytes.
+  std::array<uint8_t, 16> tail{};
+  if (datagram.size() >= 21) std::memcpy(tail.data(), datagram.data() + datagram.size() - 16, 16);
+  const bool maybe_reset = datagram.size() >= 21 && !(datagram[0] & 0x80);
+
+  HeaderParseOptions opts;
+  opts.short_dcid_len = cfg_.cid_length;
+  DatagramSplitter split(datagram, opts);
+  while (!split.done() && state_ != State::closed && state_ != State::draining) {
+    auto hdr = split.next();
+    if (!hdr.ok()) {
+      ++stats_.packets_dropped;
+      break;  // the rest of the datagram cannot be delimited (RFC 9000 §12.2)
+    }
+    receive_packet(split.packet(), *hdr, maybe_reset ? Bytes{tail} : Bytes{}, ecn, now);
+    if (state_ == State::closing) break;
+  }
+}
+
+void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes reset_tail, Ecn ecn,
+                                Time now) {
+  if (hdr.type == PacketType::version_negotiation || hdr.type == PacketType::retry) {
+    ++stats_.packets_dropped;  // handled with version negotiation and Retry support
+    return;
+  }
+  if (hdr.is_long() && hdr.version != version_) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  if (hdr.type == PacketType::zero_rtt) {
+    ++stats_.packets_dropped;  // 0-RTT is not accepted by this endpoint yet
+    return;
+  }
+  const PnSpace space = pn_space_of(hdr.type);
+  Space& sp = spaces_[static_cast<int>(space)];
+  if (sp.discarded || !sp.rx) {
+    ++stats_.packets_dropped;  // keys not yet available or already discarded
+    return;
+  }
+  // RFC 9000 §5.2: packets whose DCID is not one of ours are dropped.
+  if (hdr.type == PacketType::one_rtt || role_ == Role::client) {
+    ConnectionId d(hdr.dcid);
+    bool ours = std::any_of(local_cids_.begin(), local_cids_.end(),
+                            [&](const LocalCid& c) { return c.cid == d; });
+    if (!ours) {
+      ++stats_.packets_dropped;
+      return;
+    }
+  }
+
+  auto up = unprotect_packet(packet, hdr.pn_offset, sp.largest_rx, *sp.rx);
+  if (!up.ok()) {
+    if (is_connection_error(up.error())) {
+      close_with_error(Error(TransportError::protocol_violation, "reserved header bits set"), now);
+      return;
+    }
+    ++stats_.packets_dropped;
+    // RFC 9000 §10.3.1: a datagram ending in a stateless reset token.
+    if (hdr.type == PacketType::one_rtt && is_stateless_reset(reset_tail)) {
+      close_info_ = CloseInfo{};
+      close_info_.stateless_reset = true;
+      close_info_.by_peer = true;
+      close_info_.reason = "stateless reset";
+      enter_draining(now);
+      finish_close();
+    }
+    return;
+  }
+  if (sp.acks.is_duplicate(up->pn)) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  if (hdr.type == PacketType::initial && role_ == Role::client && !have_peer_scid_) {
+    // RFC 9000 §7.2: the client switches to the server's chosen CID.
+    dcid_ = ConnectionId(hdr.scid);
+    peer_initial_scid_ = dcid_;
+    have_peer_scid_ = true;
+    peer_cids_.push_back({0, dcid_, {}, false});
+  }
+
+  bool ack_eliciting = false;
+  Status st = process_frames(space, hdr.type, up->payload, now, ack_eliciting);
+  if (!st.ok()) {
+    close_with_error(st.error(), now);
+    return;
+  }
+  ++stats_.packets_received;
+  sp.largest_rx = sp.largest_rx == kNoPacketNumber ? up->pn : std::max(sp.largest_rx, up->pn);
+  sp.acks.on_packet_received(up->pn, ack_eliciting, ecn, now);
+  reset_idle_timer(now);
+  ack_eliciting_sent_since_rx_ = false;
+
+  // RFC 9001 §4.9.1: a server drops Initial keys once it receives a
+  // Handshake packet; receiving one also validates the client's address
+  // (RFC 9000 §8.1).
+  if (role_ == Role::server && space == PnSpace::handshake) {
+    if (!address_validated_) {
+      address_validated_ = true;
+      recovery_.set_peer_address_validated(now);
+    }
+    discard_space(PnSpace::initial, now);
+  }
+}
+
+Status Connection::process_frames(PnSpace space, PacketType type, MutBytes payload, Time now,
+                                  bool& ack_eliciting) {
+  // RFC 9000 §12.4: a packet with no frames is a PROTOCOL_VIOLATION.
+  if (payload.empty()) return Error(TransportError::protocol_violation, "packet without frames");
+  Reader r{Bytes{payload}};
+  while (!r.empty()) {
+    WT_ASSIGN(Frame f, decode_frame(r));
+    const uint64_t ft = frame_type_of(f);
+    if (!frame_allowed_in(ft, type))
+      return Error(TransportError::protocol_violation, "frame not allowed in this packet type", ft);
+    if (is_ack_eliciting(ft)) ack_eliciting = true;
+    WT_TRY(on_frame(space, f, now));
+    if (state_ == State::draining || state_ == State::closed) break;
+  }
+  return {};
+}
+
+bool Connection::is_stateless_reset(Bytes tail) const {
+  // RFC 9000 §10.3.1: the last 16 bytes of a datagram of at least 21 bytes
+  // that starts with a short header.
+  if (tail.size() != 16) return false;
+  for (const auto& p : peer_cids_) {
+    if (p.has_token && std::equal(tail.begin(), tail.end(), p.token.begin())) return true;
+  }
+  return false;
+}
+
+}  // namespace wt::quic

@@ -1,0 +1,299 @@
+// One QUIC connection (RFC 9000), sans-I/O and pull-based:
+//
+//   conn.receive(datagram, path, ecn, now)   feed a received UDP payload
+//   conn.send(out, now) -> SendBatch         pull packets (one GSO batch)
+//   conn.next_timeout() / on_timeout(now)    timers
+//   conn.poll_event()                        what happened
+//
+// The implementation is split by concern: connection.cc (setup, public API,
+// events, close), conn_recv.cc (receive path), conn_frames.cc (frame
+// handlers), conn_send.cc (send path), conn_crypto.cc (TLS and keys),
+// conn_cids.cc (connection IDs), conn_timers.cc (timers).
+#pragma once
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/bytes.h"
+#include "lib/clock.h"
+#include "lib/result.h"
+#include "quic/ack_tracker.h"
+#include "quic/connection_config.h"
+#include "quic/connection_events.h"
+#include "quic/connection_id.h"
+#include "quic/frame.h"
+#include "quic/loss_detector.h"
+#include "quic/pacer.h"
+#include "quic/packet_cipher.h"
+#include "quic/packet_header.h"
+#include "quic/packet_number.h"
+#include "quic/path.h"
+#include "quic/role.h"
+#include "quic/stream_map.h"
+#include "quic/tls_session.h"
+#include "quic/transport_params.h"
+
+namespace wt::quic {
+
+struct SendBatch {
+  size_t bytes = 0;         // total bytes written
+  size_t segment_size = 0;  // every datagram has this size except maybe the last
+  Path path;
+  Ecn ecn = Ecn::not_ect;
+  size_t datagrams() const { return segment_size ? (bytes + segment_size - 1) / segment_size : 0; }
+};
+
+struct StreamRead {
+  size_t bytes = 0;
+  bool fin = false;
+};
+
+struct ConnectionStats {
+  uint64_t packets_sent = 0, packets_received = 0, packets_dropped = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t packets_lost = 0, pto_count = 0;
+  uint64_t stream_bytes_sent = 0, stream_bytes_retransmitted = 0;
+  uint64_t datagrams_sent = 0, datagrams_received = 0, datagrams_dropped = 0;
+  Duration smoothed_rtt{}, min_rtt{};
+  uint64_t cwnd = 0, bytes_in_flight = 0;
+};
+
+// What the endpoint learns about the first Initial of a new server connection.
+struct InitialInfo {
+  uint32_t version = 0;
+  ConnectionId dcid;  // the client's chosen DCID (original_destination_connection_id)
+  ConnectionId scid;  // the client's SCID
+};
+
+inline constexpr size_t kCryptoBufferLimit = 1u << 20;  // RFC 9000 §7.5
+inline constexpr size_t kMaxDatagramQueueBytes = 1u << 20;
+
+class Connection {
+ public:
+  enum class State : uint8_t { handshaking, established, closing, draining, closed };
+
+  // Client: the first send() yields the Initial. Server: built by Endpoint.
+  static Result<std::unique_ptr<Connection>> connect(const ConnectionConfig& config,
+                                                     const Path& path, Time now);
+  static Result<std::unique_ptr<Connection>> accept(const ConnectionConfig& config,
+                                                    const Path& path, const InitialInfo& initial,
+                                                    Time now);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- I/O (sans-I/O: the caller moves bytes and supplies time)
+  void receive(MutBytes datagram, const Path& path, Ecn ecn, Time now);
+  SendBatch send(MutBytes out, Time now);
+  Time next_timeout() const;
+  void on_timeout(Time now);
+  std::optional<Event> poll_event();
+  bool has_events() const { return !events_.empty(); }
+
+  // --- streams (RFC 9000 §2-4)
+  Result<uint64_t> open_stream(bool bidirectional);
+  Result<size_t> stream_write(uint64_t id, Bytes data, bool fin);
+  Result<StreamRead> stream_read(uint64_t id, MutBytes out);
+  Status stream_reset(uint64_t id, uint64_t app_error);
+  Status stream_stop_sending(uint64_t id, uint64_t app_error);
+  Status stream_set_priority(uint64_t id, uint8_t urgency, bool incremental);
+  uint64_t stream_writable_bytes(uint64_t id);
+
+  // --- DATAGRAM (RFC 9221)
+  Status send_datagram(Bytes payload);
+  size_t max_datagram_payload() const;
+
+  // --- lifetime
+  void close(uint64_t app_error, std::string_view reason);
+  State state() const { return state_; }
+  bool is_established() const { return state_ == State::established; }
+  bool is_closed() const { return state_ == State::closed; }
+  bool handshake_confirmed() const { return handshake_confirmed_; }
+  const CloseInfo& close_info() const { return close_info_; }
+
+  // --- introspection
+  Role role() const { return role_; }
+  uint32_t version() const { return version_; }
+  std::string_view alpn() const { return tls_->alpn(); }
+  const TlsSession& tls() const { return *tls_; }
+  const TransportParameters& peer_params() const { return peer_tp_; }
+  const TransportParameters& local_params() const { return local_tp_; }
+  const ConnectionStats& stats();
+  const Path& path() const { return path_; }
+  const ConnectionConfig& config() const { return cfg_; }
+
+  // --- for the endpoint: our CIDs that route to this connection
+  const ConnectionId& original_dcid() const { return original_dcid_; }
+  const ConnectionId& initial_scid() const { return local_scid_; }
+  // CIDs issued / retired since the last call (the endpoint's routing table).
+  void take_cid_changes(std::vector<ConnectionId>& added, std::vector<ConnectionId>& removed);
+
+ private:
+  struct Space {
+    AckTracker acks;
+    uint64_t next_pn = 0;
+    uint64_t largest_rx = kNoPacketNumber;
+    std::optional<PacketCipher> rx, tx;
+    std::unique_ptr<SendStream> crypto_send;
+    std::unique_ptr<RecvStream> crypto_recv;
+    uint32_t probes = 0;  // PTO probes owed in this space
+    bool discarded = false;
+  };
+  struct LocalCid {
+    uint64_t seq;
+    ConnectionId cid;
+    StatelessResetToken token;
+  };
+  struct PeerCid {
+    uint64_t seq;
+    ConnectionId cid;
+    StatelessResetToken token;
+    bool has_token;
+  };
+  // Frames owed to the peer that are not stream data.
+  struct Pending {
+    bool handshake_done = false;
+    bool max_data = false;
+    bool data_blocked = false;
+    bool max_streams_bidi = false, max_streams_uni = false;
+    bool streams_blocked_bidi = false, streams_blocked_uni = false;
+    bool ping = false;
+    std::vector<uint64_t> new_cid_seqs;
+    std::vector<uint64_t> retire_cid_seqs;
+    std::vector<std::array<uint8_t, 8>> path_responses;
+  };
+
+  Connection(const ConnectionConfig& config, Role role, const Path& path, Time now);
+  Status init_client(Time now);
+  Status init_server(const InitialInfo& initial, Time now);
+  Status init_common(Time now);
+  TransportParameters make_local_params() const;
+
+  // receive (conn_recv.cc)
+  void receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes reset_tail, Ecn ecn, Time now);
+  Status process_frames(PnSpace space, PacketType type, MutBytes payload, Time now,
+                        bool& ack_eliciting);
+  bool is_stateless_reset(Bytes tail) const;
+  // frame handlers (conn_frames.cc)
+  Status on_frame(PnSpace space, const Frame& f, Time now);
+  Status on_ack(PnSpace space, const AckFrame& f, Time now);
+  Status on_crypto(PnSpace space, const CryptoFrame& f, Time now);
+  Status on_stream(const StreamFrame& f);
+  Status on_reset_stream(const ResetStreamFrame& f);
+  Status on_stop_sending(const StopSendingFrame& f);
+  Status on_max_stream_data(const MaxStreamDataFrame& f);
+  Status on_stream_data_blocked(const StreamDataBlockedFrame& f);
+  Status on_new_connection_id(const NewConnectionIdFrame& f);
+  Status on_retire_connection_id(const RetireConnectionIdFrame& f);
+  Status on_datagram(const DatagramFrame& f);
+  void on_connection_close(const ConnectionCloseFrame& f, Time now);
+  void on_packets_acked(PnSpace space, std::vector<SentPacket>& acked);
+  void on_packets_lost(PnSpace space, std::vector<SentPacket>& lost);
+  void on_frame_lost(PnSpace space, const SentFrame& f);
+
+  // TLS (conn_crypto.cc)
+  Status drive_tls(Time now);
+  Status install_secret(const TlsSecret& s, Time now);
+  Status on_handshake_complete(Time now);
+  Status apply_peer_params(Time now);
+  void discard_space(PnSpace space, Time now);
+  void confirm_handshake(Time now);
+  static EncryptionLevel level_of(PnSpace s);
+
+  // send (conn_send.cc)
+  size_t build_datagram(MutBytes out, Time now);
+  size_t build_packet(PnSpace space, MutBytes out, size_t min_size, bool cc_allowed, Time now);
+  bool space_has_data(PnSpace space, bool cc_allowed, Time now) const;
+  bool app_has_data() const;
+  void write_app_frames(Writer& w, SentFrames& frames, Time now, bool& eliciting);
+  void write_control_frames(Writer& w, SentFrames& frames, bool& eliciting, Time now);
+  void write_stream_frames(Writer& w, SentFrames& frames, bool& eliciting);
+  bool write_crypto_frames(PnSpace space, Writer& w, SentFrames& frames);
+  size_t build_close_packet(MutBytes out, Time now);
+  bool amplification_limited() const;
+  size_t amplification_budget() const;
+
+  // connection IDs (conn_cids.cc)
+  void issue_cids();
+  Status use_peer_cid(uint64_t retire_prior_to);
+
+  // timers (conn_timers.cc)
+  void reset_idle_timer(Time now);
+  Duration pto() const;
+  void enter_closing(const Error& e, Time now, std::string reason);
+  void enter_draining(Time now);
+  void finish_close();
+
+  bool closing_or_closed() const;
+  void emit(Event e) { events_.push_back(std::move(e)); }
+  void emit_closed();
+  void close_with_error(const Error& e, Time now);
+
+  ConnectionConfig cfg_;
+  Role role_;
+  Random& rng_;
+  uint32_t version_;
+  State state_ = State::handshaking;
+  Path path_;
+
+  // Connection IDs (RFC 9000 §5.1).
+  ConnectionId original_dcid_;  // the client's first DCID
+  ConnectionId local_scid_;     // our SCID in long headers
+  ConnectionId peer_initial_scid_;
+  ConnectionId dcid_;           // the peer CID we send to
+  bool have_peer_scid_ = false;
+  std::vector<LocalCid> local_cids_;
+  uint64_t next_local_seq_ = 0;
+  std::vector<PeerCid> peer_cids_;
+  uint64_t active_peer_seq_ = 0;
+  uint64_t peer_retire_prior_to_ = 0;
+  std::vector<ConnectionId> cids_added_, cids_removed_;
+  std::array<uint8_t, 32> reset_key_{};
+
+  std::array<Space, kNumPnSpaces> spaces_;
+  std::unique_ptr<TlsSession> tls_;
+  TransportParameters local_tp_, peer_tp_;
+  bool peer_tp_applied_ = false;
+  bool handshake_complete_ = false;
+  bool handshake_confirmed_ = false;
+  bool address_validated_ = false;  // server: the client proved its address
+  bool handshake_done_event_ = false;
+
+  LossDetector recovery_;
+  Pacer pacer_;
+  AckOutcome ack_outcome_;
+  TimeoutOutcome timeout_outcome_;
+  StreamMap streams_;
+  SendCredit conn_credit_;  // the peer's MAX_DATA
+  RecvWindow conn_window_;  // our MAX_DATA
+  Pending pending_;
+  std::deque<std::vector<uint8_t>> datagrams_out_;
+  size_t datagrams_out_bytes_ = 0;
+  std::deque<Event> events_;
+
+  uint64_t bytes_received_ = 0, bytes_sent_ = 0;  // for the 3x amplification limit
+  size_t max_packet_size_;
+  Duration idle_timeout_;
+  Time idle_deadline_ = kTimeInfinite;
+  Time close_deadline_ = kTimeInfinite;
+  Time keep_alive_deadline_ = kTimeInfinite;
+  Time last_ack_eliciting_sent_after_rx_{};
+  bool ack_eliciting_sent_since_rx_ = false;
+
+  // Closing state (RFC 9000 §10.2).
+  CloseInfo close_info_;
+  Error close_error_;
+  std::string close_reason_;
+  bool close_pending_ = false;  // a CONNECTION_CLOSE must go out
+  bool closed_event_sent_ = false;
+  bool sending_close_ = false;  // send() is building the CONNECTION_CLOSE
+  Time pacing_deadline_ = kTimeInfinite;
+
+  ConnectionStats stats_;
+};
+
+}  // namespace wt::quic

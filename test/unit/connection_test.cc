@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+
+#include "quic/key_schedule.h"
+#include "quic/version.h"
+#include "quic/packet_protection.h"
+#include "test/support/quic_pair.h"
+
+using namespace wt;
+using namespace wt::quic;
+
+static std::vector<Event> drain(Connection& c) {
+  std::vector<Event> v;
+  while (auto e = c.poll_event()) v.push_back(std::move(*e));
+  return v;
+}
+
+TEST_CASE("client and server complete the handshake", "[conn]") {
+  test::QuicPair q;
+  REQUIRE(q.handshake());
+  CHECK(q.cconn->alpn() == "test");
+  CHECK(q.sconn->alpn() == "test");
+  auto ev = drain(*q.cconn);
+  REQUIRE(!ev.empty());
+  CHECK(ev.front().type == Event::Type::handshake_done);
+  // The client learns of confirmation through HANDSHAKE_DONE.
+  CHECK(q.run_until([&] { return q.cconn->handshake_confirmed(); }));
+}
+
+TEST_CASE("a stream carries data both ways byte for byte", "[conn]") {
+  test::QuicPair q;
+  REQUIRE(q.handshake());
+  auto id = q.cconn->open_stream(true);
+  REQUIRE(id.ok());
+  std::vector<uint8_t> msg(300000);
+  for (size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<uint8_t>(i * 7 + 3);
+  size_t sent = 0;
+  std::vector<uint8_t> got, echoed;
+  bool server_fin = false, client_fin = false;
+  std::vector<uint8_t> tmp(65536);
+  REQUIRE(q.run_until([&] {
+    if (sent < msg.size()) {
+      auto n = q.cconn->stream_write(*id, Bytes{msg}.subspan(sent), true);
+      REQUIRE(n.ok());
+      sent += *n;
+    }
+    if (q.sconn && !server_fin) {
+      while (auto r = q.sconn->stream_read(*id, MutBytes{tmp})) {
+        if (!r.ok() || (r->bytes == 0 && !r->fin)) break;
+        got.insert(got.end(), tmp.begin(), tmp.begin() + r->bytes);
+        if (r->fin) {
+          server_fin = true;
+          REQUIRE(q.sconn->stream_write(*id, Bytes{got}, true).ok());
+          break;
+        }
+      }
+    }
+    if (server_fin && !client_fin) {
+      while (true) {
+        auto r = q.cconn->stream_read(*id, MutBytes{tmp});
+        REQUIRE(r.ok());
+        if (r->bytes == 0 && !r->fin) break;
+        echoed.insert(echoed.end(), tmp.begin(), tmp.begin() + r->bytes);
+        if (r->fin) {
+          client_fin = true;
+          break;
+        }
+      }
+    }
+    return client_fin;
+  }));
+  CHECK(got == msg);
+  CHECK(echoed == msg);
+}
+
+TEST_CASE("datagrams are delivered and application close reaches the peer", "[conn]") {
+  test::QuicPair q;
+  REQUIRE(q.handshake());
+  REQUIRE(q.cconn->max_datagram_payload() > 1000);
+  REQUIRE(q.cconn->send_datagram(as_bytes("hello datagram")).ok());
+  std::string got;
+  REQUIRE(q.run_until([&] {
+    while (auto e = q.sconn->poll_event())
+      if (e->type == Event::Type::datagram_received) got.assign(e->data.begin(), e->data.end());
+    return !got.empty();
+  }));
+  CHECK(got == "hello datagram");
+  q.cconn->close(0x42, "bye now");
+  CloseInfo info;
+  REQUIRE(q.run_until([&] {
+    while (auto e = q.sconn->poll_event())
+      if (e->type == Event::Type::connection_closed) info = e->close;
+    return info.by_peer;
+  }));
+  CHECK(info.application);
+  CHECK(info.error_code == 0x42);
+  CHECK(info.reason == "bye now");
+  // Both sides eventually leave the closing/draining periods.
+  CHECK(q.run_until([&] { return q.cconn->is_closed() && q.sconn->is_closed(); }));
+}
+
+static std::vector<uint8_t> read_file(const std::string& name) {
+  std::ifstream f(std::string(WT_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+TEST_CASE("server answers Chromium 156 Initials with a ServerHello", "[conn][chromium]") {
+  SeededRandom rng(7);
+  EndpointConfig cfg;
+  cfg.server = true;
+  cfg.conn.tls = test::server_tls({"h3"});
+  cfg.conn.rng = &rng;
+  Endpoint server(cfg);
+  Path path{test::addr(1, 443), test::addr(2, 55555)};
+  Time now = from_ns(5'000'000'000);
+  auto d1 = read_file("chromium156-initial-1.bin");
+  auto d2 = read_file("chromium156-initial-2.bin");
+  REQUIRE(d1.size() == 1250);
+  ConnectionId odcid(Bytes{d1}.subspan(6, d1[5]));
+  server.receive(MutBytes{d1}, path, Ecn::not_ect, now);
+  server.receive(MutBytes{d2}, path, Ecn::not_ect, now);
+  REQUIRE(server.connection_count() == 1);
+
+  std::vector<uint8_t> out(64 * 1500);
+  auto b = server.send(MutBytes{out}, now);
+  REQUIRE(b.bytes >= 1200);
+  // Decrypt the first packet with the server's Initial keys.
+  auto keys = make_initial_ciphers(kQuicV1, odcid.bytes());
+  REQUIRE(keys.ok());
+  MutBytes first{out.data(), b.segment_size};
+  HeaderParseOptions opts;
+  opts.short_dcid_len = 8;
+  DatagramSplitter split(first, opts);
+  auto hdr = split.next();
+  REQUIRE(hdr.ok());
+  REQUIRE(hdr->type == PacketType::initial);
+  CHECK(hdr->dcid.empty());  // Chromium's zero-length SCID
+  auto up = unprotect_packet(split.packet(), hdr->pn_offset, kNoPacketNumber, keys->server);
+  REQUIRE(up.ok());
+  Reader r{Bytes{up->payload.data(), up->payload.size()}};
+  bool saw_ack = false, saw_server_hello = false;
+  while (!r.empty()) {
+    auto f = decode_frame(r);
+    REQUIRE(f.ok());
+    if (std::holds_alternative<AckFrame>(*f)) {
+      // Chromium's packet numbers were 1 and 2.
+      CHECK(std::get<AckFrame>(*f).largest_acknowledged == 2);
+      saw_ack = true;
+    }
+    if (auto* c = std::get_if<CryptoFrame>(&*f)) {
+      REQUIRE(c->offset == 0);
+      REQUIRE(c->data.size() > 40);
+      CHECK(c->data[0] == 0x02);  // handshake type server_hello (RFC 8446 §4)
+      saw_server_hello = true;
+    }
+  }
+  CHECK(saw_ack);
+  CHECK(saw_server_hello);
+}
