@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "lib/address.h"
 #include "lib/clock.h"
 #include "quic/frame.h"
 #include "quic/packet_type.h"
@@ -11,7 +12,7 @@
 namespace wt::quic {
 
 
-enum class Ecn : uint8_t { not_ect = 0, ect1 = 1, ect0 = 2, ce = 3 };
+using wt::Ecn;
 
 class AckTracker {
  public:

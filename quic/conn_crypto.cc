@@ -50,6 +50,7 @@ Status Connection::install_secret(const TlsSecret& s, Time now) {
   auto suite = cipher_suite_from_tls_id(s.cipher_suite);
   if (!suite) return Error(TransportError::internal_error, "unknown cipher suite");
   WT_ASSIGN(PacketCipher c, make_packet_cipher(*suite, s.secret(), version_));
+  if (cfg_.null_cipher && *sp == PnSpace::application) c = PacketCipher::null_cipher();
   Space& space = spaces_[static_cast<int>(*sp)];
   if (s.direction == SecretDirection::read) {
     space.rx.emplace(std::move(c));

@@ -51,6 +51,11 @@ struct ConnectionConfig {
   uint32_t ack_eliciting_threshold = 2;    // RFC 9000 §13.2.2
   size_t max_send_packet_size = 1200;      // until PMTU discovery says more
   size_t max_packets_per_send = 64;        // GSO batch limit
+
+  // Testing and benchmarks only: protect 1-RTT packets with the null cipher
+  // (no confidentiality, no integrity) so protocol cost can be measured apart
+  // from crypto and crafted packets can be injected. Both peers must agree.
+  bool null_cipher = false;
 };
 
 }  // namespace wt::quic

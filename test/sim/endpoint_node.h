@@ -27,8 +27,7 @@ class EndpointNode : public SimNode {
   }
   SendBatch send(MutBytes out, Time now) override {
     if (app) app(now);
-    auto b = ep_->send(out, now);
-    return SendBatch{b.bytes, b.segment_size, b.path, b.ecn};
+    return ep_->send(out, now);
   }
   Time next_timeout() const override { return std::min(ep_->next_timeout(), app_wakeup); }
   void on_timeout(Time now) override {

@@ -144,7 +144,9 @@ Scenario::Scenario(const ScenarioOptions& o)
   client_->app = [this](Time now) { client_app(now); };
   server_->app = [this](Time now) { server_app(now); };
   start = sim.now();
-  client_conn = &client_->endpoint().connect(Path{kClientAddr, kServerAddr}, start);
+  auto c = client_->endpoint().connect(Path{kClientAddr, kServerAddr}, start);
+  if (!c) throw std::runtime_error("Endpoint::connect failed: " + std::string(c.error().detail));
+  client_conn = *c;
 }
 
 bool Scenario::established() const {

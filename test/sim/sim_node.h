@@ -7,6 +7,7 @@
 #include "lib/bytes.h"
 #include "lib/clock.h"
 #include "quic/ack_tracker.h"  // quic::Ecn
+#include "quic/connection.h"   // quic::SendBatch
 #include "quic/path.h"
 
 namespace wt::sim {
@@ -16,14 +17,10 @@ using quic::AddressHash;
 using quic::Ecn;
 using quic::Path;
 
-// Stand-in for quic::SendBatch (quic/endpoint.h) until the connection lands;
-// same fields, so switching is a one-line `using`.
-struct SendBatch {
-  size_t bytes = 0;         // total bytes written into `out`
-  size_t segment_size = 0;  // every datagram has this size except possibly the last; 0 = one datagram
-  Path path;                // local = sender's address, remote = destination
-  Ecn ecn = Ecn::not_ect;
-};
+// One GSO batch: `bytes` in `out`, split into datagrams of `segment_size`
+// (the last may be shorter; 0 = one datagram); path.local = sender's
+// address, path.remote = destination.
+using quic::SendBatch;
 
 struct SimNode {
   virtual ~SimNode() = default;
