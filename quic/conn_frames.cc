@@ -90,6 +90,7 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
   WT_TRY(recovery_.on_ack_received(space, f, delay, now, ack_outcome_));
   on_packets_acked(space, ack_outcome_.acked);
   on_packets_lost(space, ack_outcome_.lost);
+  pacer_.set_rate(recovery_.congestion().cwnd(), recovery_.rtt().smoothed_rtt(), now);
   return {};
 }
 

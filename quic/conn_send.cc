@@ -49,6 +49,11 @@ SendBatch Connection::send(MutBytes out, Time now) {
   }
   b.segment_size = seg;
   stats_.bytes_sent += b.bytes;
+  // RFC 9002 §7.8: running out of data with window to spare must not grow
+  // the window.
+  if (state_ == State::established && recovery_.can_send() && pacing_deadline_ == kTimeInfinite &&
+      !app_has_data())
+    recovery_.congestion().on_app_limited(now);
   return b;
 }
 
