@@ -209,6 +209,8 @@ Status Connection::on_crypto(PnSpace space, const CryptoFrame& f, Time now) {
     (void)sp.crypto_recv->consume(b.size());
     fed = true;
   }
+  // The CRYPTO receive limit slides with what TLS consumed (RFC 9000 §7.5).
+  if (sp.crypto_recv->window_update_pending()) (void)sp.crypto_recv->take_window_update(now, Duration::zero());
   if (fed) WT_TRY(drive_tls(now));
   return {};
 }

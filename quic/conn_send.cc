@@ -85,6 +85,13 @@ size_t Connection::build_datagram(MutBytes out, Time now) {
     }
   }
 
+  // After the handshake only 1-RTT packets remain: no coalescing, no padding.
+  if (!sending_close_ && spaces_[0].discarded && spaces_[1].discarded) {
+    size_t n = build_packet(PnSpace::application, out.first(limit), 0, cc_allowed, now);
+    bytes_sent_ += n;
+    return n;
+  }
+
   std::array<bool, kNumPnSpaces> has{};
   int last = -1;
   for (int i = 0; i < kNumPnSpaces; ++i) {

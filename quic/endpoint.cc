@@ -32,6 +32,7 @@ void Endpoint::sync_cids(Connection& c) {
   c.take_cid_changes(added_, removed_);
   for (const auto& id : added_) by_cid_[id] = &c;
   for (const auto& id : removed_) {
+    if (id == last_cid_) last_conn_ = nullptr;
     auto it = by_cid_.find(id);
     if (it != by_cid_.end() && it->second == &c) by_cid_.erase(it);
   }
@@ -40,8 +41,16 @@ void Endpoint::sync_cids(Connection& c) {
 Connection* Endpoint::route(Bytes datagram) {
   auto inv = parse_invariant_header(datagram, cfg_.conn.cid_length);
   if (!inv.ok()) return nullptr;
-  auto it = by_cid_.find(ConnectionId(inv->dcid));
-  return it == by_cid_.end() ? nullptr : it->second;
+  // Consecutive datagrams mostly belong to one connection (a GRO batch).
+  if (last_conn_ && last_cid_.size() == inv->dcid.size() &&
+      std::equal(inv->dcid.begin(), inv->dcid.end(), last_cid_.data()))
+    return last_conn_;
+  ConnectionId cid(inv->dcid);
+  auto it = by_cid_.find(cid);
+  if (it == by_cid_.end()) return nullptr;
+  last_cid_ = cid;
+  last_conn_ = it->second;
+  return it->second;
 }
 
 void Endpoint::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now) {
@@ -127,6 +136,7 @@ void Endpoint::remove_closed() {
       ++it;
       continue;
     }
+    if (last_conn_ == c) last_conn_ = nullptr;
     for (auto m = by_cid_.begin(); m != by_cid_.end();) {
       if (m->second == c) m = by_cid_.erase(m);
       else ++m;

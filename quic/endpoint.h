@@ -54,6 +54,8 @@ class Endpoint {
   EndpointConfig cfg_;
   std::vector<std::unique_ptr<Connection>> conns_;
   std::unordered_map<ConnectionId, Connection*, ConnectionIdHash> by_cid_;
+  ConnectionId last_cid_;  // routing cache
+  Connection* last_conn_ = nullptr;
   std::vector<Connection*> accepted_;
   size_t accept_pos_ = 0;
   size_t send_pos_ = 0;

@@ -2,7 +2,7 @@
 // what to retransmit (RFC 9000 §13.3: retransmit information, not packets).
 #pragma once
 #include <cstdint>
-#include <vector>
+#include "lib/small_vector.h"
 
 namespace wt::quic {
 
@@ -38,6 +38,7 @@ struct SentFrame {
   uint64_t length = 0;
 };
 
-using SentFrames = std::vector<SentFrame>;
+// Most packets carry one to three retransmittable frames: no allocation.
+using SentFrames = SmallVector<SentFrame, 4>;
 
 }  // namespace wt::quic

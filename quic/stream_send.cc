@@ -32,9 +32,18 @@ void SendBuffer::append(Bytes data) {
 }
 
 size_t SendBuffer::find(uint64_t offset) const {
+  // Sends walk the buffer in order: try the chunk of the last lookup first.
+  if (hint_ < chunks_.size()) {
+    const Chunk& c = chunks_[hint_];
+    if (offset >= c.offset && offset < c.offset + c.len) return hint_;
+    if (hint_ + 1 < chunks_.size() && offset >= chunks_[hint_ + 1].offset &&
+        offset < chunks_[hint_ + 1].offset + chunks_[hint_ + 1].len)
+      return ++hint_;
+  }
   auto it = std::upper_bound(chunks_.begin(), chunks_.end(), offset,
                              [](uint64_t off, const Chunk& c) { return off < c.offset; });
-  return static_cast<size_t>(it - chunks_.begin()) - 1;
+  hint_ = static_cast<size_t>(it - chunks_.begin()) - 1;
+  return hint_;
 }
 
 void SendBuffer::copy(uint64_t offset, MutBytes out) const {
@@ -54,6 +63,7 @@ void SendBuffer::release_before(uint64_t offset) {
     Chunk& c = chunks_.front();
     if (c.cap == kMaxChunk && !spare_) spare_ = std::move(c.data);
     chunks_.pop_front();
+    hint_ = hint_ ? hint_ - 1 : 0;
   }
   start_ = chunks_.empty() ? end_ : chunks_.front().offset;
 }

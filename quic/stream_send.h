@@ -50,6 +50,7 @@ class SendBuffer {
   size_t find(uint64_t offset) const;  // index of the chunk holding offset
   std::deque<Chunk> chunks_;
   std::unique_ptr<uint8_t[]> spare_;  // one freed kMaxChunk chunk, reused
+  mutable size_t hint_ = 0;           // chunk index of the last find()
   uint64_t start_ = 0;
   uint64_t end_ = 0;
 };
