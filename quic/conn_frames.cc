@@ -96,24 +96,41 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
 
 void Connection::on_packets_acked(PnSpace space, std::vector<SentPacket>& acked) {
   Space& sp = spaces_[static_cast<int>(space)];
+  // Acknowledged STREAM frames of one stream are usually contiguous: merge
+  // them into one range so the stream is looked up and updated once.
+  struct Pending {
+    uint64_t id = 0, offset = 0, length = 0;
+    bool fin = false, active = false;
+  } run;
+  auto flush = [&] {
+    if (!run.active) return;
+    run.active = false;
+    Stream* s = streams_.find(run.id);
+    if (!s || !s->send) return;
+    const bool was_done = s->send->terminal();
+    s->send->on_acked(run.offset, run.length, run.fin);
+    if (!was_done && s->send->state() == SendStream::State::data_recvd)
+      emit(Event{Event::Type::stream_finished, run.id});
+    if (s->send->take_writable()) emit(Event{Event::Type::stream_writable, run.id});
+    streams_.update(*s);
+  };
   for (SentPacket& p : acked) {
     for (const SentFrame& f : p.frames) {
       switch (f.kind) {
-        case SentFrame::Kind::stream: {
-          Stream* s = streams_.find(f.id);
-          if (!s || !s->send) break;
-          bool was_done = s->send->terminal();
-          s->send->on_acked(f.offset, f.length, f.fin);
-          if (!was_done && s->send->state() == SendStream::State::data_recvd)
-            emit(Event{Event::Type::stream_finished, f.id});
-          if (s->send->take_writable()) emit(Event{Event::Type::stream_writable, f.id});
-          streams_.update(*s);
+        case SentFrame::Kind::stream:
+          if (run.active && run.id == f.id && run.offset + run.length == f.offset && !run.fin) {
+            run.length += f.length;
+            run.fin = f.fin;
+          } else {
+            flush();
+            run = {f.id, f.offset, f.length, f.fin, true};
+          }
           break;
-        }
         case SentFrame::Kind::crypto:
           (void)sp.crypto_send->on_acked(f.offset, f.length, false);
           break;
         case SentFrame::Kind::reset_stream:
+          flush();
           if (Stream* s = streams_.find(f.id); s && s->send) {
             s->send->on_reset_acked();
             streams_.update(*s);
@@ -127,6 +144,7 @@ void Connection::on_packets_acked(PnSpace space, std::vector<SentPacket>& acked)
       }
     }
   }
+  flush();
 }
 
 void Connection::on_packets_lost(PnSpace space, std::vector<SentPacket>& lost) {

@@ -37,6 +37,7 @@ SendBatch Connection::send(MutBytes out, Time now) {
   }
   size_t seg = 0;
   for (size_t count = 0; count < cfg_.max_packets_per_send; ++count) {
+    batch_index_ = count;
     size_t limit = std::min(out.size() - b.bytes, seg ? seg : max_packet_size_);
     if (limit < kMinUsefulRoom) break;
     size_t n = build_datagram(out.subspan(b.bytes, limit), now);
@@ -263,7 +264,9 @@ bool Connection::write_crypto_frames(PnSpace space, Writer& w, SentFrames& frame
 }
 
 void Connection::write_app_frames(Writer& w, SentFrames& frames, Time now, bool& eliciting) {
-  write_control_frames(w, frames, eliciting, now);
+  // Control frames are looked for once per send() batch: they are rare, and
+  // checking every source costs more than the frames themselves.
+  if (batch_index_ == 0) write_control_frames(w, frames, eliciting, now);
   // DATAGRAM frames before stream data: they are the latency-sensitive kind.
   while (!datagrams_out_.empty()) {
     const auto& d = datagrams_out_.front();

@@ -292,6 +292,7 @@ class Connection {
   bool closed_event_sent_ = false;
   bool sending_close_ = false;  // send() is building the CONNECTION_CLOSE
   Time pacing_deadline_ = kTimeInfinite;
+  size_t batch_index_ = 0;  // datagram index within the current send() batch
 
   ConnectionStats stats_;
 };
