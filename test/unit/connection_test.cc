@@ -106,22 +106,36 @@ static std::vector<uint8_t> read_file(const std::string& name) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-TEST_CASE("server answers Chromium 156 Initials with a ServerHello", "[conn][chromium]") {
-  SeededRandom rng(7);
+// A server endpoint that has received the two real Chromium 156 Initials.
+struct ChromiumServer {
+  SeededRandom rng{7};
   EndpointConfig cfg;
-  cfg.server = true;
-  cfg.conn.tls = test::server_tls({"h3"});
-  cfg.conn.rng = &rng;
-  Endpoint server(cfg);
-  Path path{test::addr(1, 443), test::addr(2, 55555)};
+  std::unique_ptr<Endpoint> server;
   Time now = from_ns(5'000'000'000);
-  auto d1 = read_file("chromium156-initial-1.bin");
-  auto d2 = read_file("chromium156-initial-2.bin");
-  REQUIRE(d1.size() == 1250);
-  ConnectionId odcid(Bytes{d1}.subspan(6, d1[5]));
-  server.receive(MutBytes{d1}, path, Ecn::not_ect, now);
-  server.receive(MutBytes{d2}, path, Ecn::not_ect, now);
-  REQUIRE(server.connection_count() == 1);
+  std::vector<uint8_t> d1 = read_file("chromium156-initial-1.bin");
+  std::vector<uint8_t> d2 = read_file("chromium156-initial-2.bin");
+  ConnectionId odcid;
+  ChromiumServer() {
+    cfg.server = true;
+    cfg.conn.tls = test::server_tls({"h3"});
+    cfg.conn.rng = &rng;
+    server = std::make_unique<Endpoint>(cfg);
+    REQUIRE(d1.size() == 1250);
+    odcid = ConnectionId(Bytes{d1}.subspan(6, d1[5]));
+    // The datagrams are decrypted in place: feed copies.
+    auto c1 = d1, c2 = d2;
+    Path path{test::addr(1, 443), test::addr(2, 55555)};
+    server->receive(MutBytes{c1}, path, Ecn::not_ect, now);
+    server->receive(MutBytes{c2}, path, Ecn::not_ect, now);
+    REQUIRE(server->connection_count() == 1);
+  }
+};
+
+TEST_CASE("server answers Chromium 156 Initials with a ServerHello", "[conn][chromium]") {
+  ChromiumServer cs;
+  Endpoint& server = *cs.server;
+  Time now = cs.now;
+  const ConnectionId& odcid = cs.odcid;
 
   std::vector<uint8_t> out(64 * 1500);
   auto b = server.send(MutBytes{out}, now);
@@ -158,4 +172,52 @@ TEST_CASE("server answers Chromium 156 Initials with a ServerHello", "[conn][chr
   }
   CHECK(saw_ack);
   CHECK(saw_server_hello);
+}
+
+TEST_CASE("server respects the 3x anti-amplification limit before validation", "[conn][chromium]") {
+  ChromiumServer cs;
+  Endpoint& server = *cs.server;
+  Time now = cs.now;
+  const auto& d1 = cs.d1;
+  const auto& d2 = cs.d2;
+  std::vector<uint8_t> out(64 * 1500);
+  size_t sent = 0;
+  // Keep pulling, including across PTO expirations: the client never answers.
+  for (int i = 0; i < 50; ++i) {
+    while (true) {
+      auto b = server.send(MutBytes{out}, now);
+      if (!b.bytes) break;
+      sent += b.bytes;
+    }
+    now = std::max(now, server.next_timeout());
+    if (now == kTimeInfinite) break;
+    server.on_timeout(now);
+  }
+  CHECK(sent > 0);
+  CHECK(sent <= 3 * (d1.size() + d2.size()));  // RFC 9000 §8.1
+}
+
+TEST_CASE("keep-alive PINGs hold an idle connection open", "[conn]") {
+  test::QuicPair q;
+  q.client_cfg.conn.idle_timeout = std::chrono::seconds(2);
+  q.client_cfg.conn.keep_alive = std::chrono::milliseconds(500);
+  q.server_cfg.conn.idle_timeout = std::chrono::seconds(2);
+  REQUIRE(q.handshake());
+  Time start = q.now;
+  // Ten idle seconds: far beyond the idle timeout.
+  q.run_until([&] { return q.now > start + std::chrono::seconds(10); }, std::chrono::seconds(20));
+  CHECK(!q.cconn->is_closed());
+  CHECK(!q.sconn->is_closed());
+  CHECK(q.cconn->state() == Connection::State::established);
+
+  // Without keep-alive the same connection would close: check the contrast.
+  test::QuicPair p;
+  p.client_cfg.conn.idle_timeout = std::chrono::seconds(2);
+  p.server_cfg.conn.idle_timeout = std::chrono::seconds(2);
+  REQUIRE(p.handshake());
+  Time s2 = p.now;
+  p.run_until([&] { return p.cconn->is_closed(); }, std::chrono::seconds(20));
+  CHECK(p.cconn->is_closed());
+  CHECK(p.cconn->close_info().idle_timeout);
+  CHECK(p.now - s2 >= std::chrono::seconds(2));
 }
