@@ -9,9 +9,13 @@
 //
 // Header-only and free of Catch2 so that fuzz targets can use it too.
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "lib/bytes.h"
@@ -63,7 +67,7 @@ inline Datagram forge_short_packet(Bytes dcid, uint64_t pn, Bytes payload, size_
   h.key_phase = key_phase;
   auto lay = quic::encode_short_header(MutBytes{out}, h);
   if (!lay.ok()) return {};
-  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(lay->header_size));
+  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<std::ptrdiff_t>(lay->header_size));
   if (!quic::protect_packet(MutBytes{out}, lay->pn_offset, pn, cipher).ok()) return {};
   return out;
 }
@@ -108,8 +112,8 @@ inline Datagram forge_long_packet(const LongPacketSpec& s, Bytes payload,
   if (hs + body + quic::kAeadTagSize < s.min_size) body = s.min_size - hs - quic::kAeadTagSize;
   const size_t total = hs + body + quic::kAeadTagSize;
   out.resize(total);
-  std::fill(out.begin() + static_cast<long>(hs), out.end(), 0);  // PADDING frames
-  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<long>(hs));
+  std::fill(out.begin() + static_cast<std::ptrdiff_t>(hs), out.end(), 0);  // PADDING frames
+  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<std::ptrdiff_t>(hs));
   if (!quic::set_long_header_length(MutBytes{out}, *lay, total).ok()) return {};
   if (!quic::protect_packet(MutBytes{out}, lay->pn_offset, s.pn, cipher).ok()) return {};
   return out;
