@@ -12,6 +12,7 @@ namespace wt::quic {
 namespace {
 constexpr size_t kMinInitialDatagram = 1200;  // RFC 9000 §14.1
 constexpr size_t kMinUsefulRoom = 32;
+constexpr uint32_t kMaxNonElicitingRun = 16;
 
 PacketType type_of(PnSpace s) {
   switch (s) {
@@ -206,7 +207,11 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
     if (cc_allowed) {
       if (write_crypto_frames(space, w, frames)) eliciting = true;
       if (space == PnSpace::application) write_app_frames(w, frames, now, eliciting);
-      if (sp.probes > 0 && !eliciting && w.u8(static_cast<uint8_t>(frame_type::ping))) {
+      // RFC 9000 §13.2.4: a receiver that only sends ACKs makes one of them
+      // ack-eliciting now and then, so its own ACK state can be pruned.
+      const bool ack_only_run = space == PnSpace::application && !eliciting && !frames.empty() &&
+                                sp.non_eliciting_run >= kMaxNonElicitingRun;
+      if ((sp.probes > 0 || ack_only_run) && !eliciting && w.u8(static_cast<uint8_t>(frame_type::ping))) {
         frames.push_back({SentFrame::Kind::ping});
         eliciting = true;
       }
@@ -225,6 +230,7 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
   ++sp.next_pn;
 
   if (eliciting && sp.probes > 0) --sp.probes;
+  sp.non_eliciting_run = eliciting ? 0 : sp.non_eliciting_run + 1;
   const bool in_flight = eliciting || padding > 0;
   SentPacket p;
   p.pn = pn;

@@ -141,6 +141,7 @@ class Connection {
     std::unique_ptr<SendStream> crypto_send;
     std::unique_ptr<RecvStream> crypto_recv;
     uint32_t probes = 0;  // PTO probes owed in this space
+    uint32_t non_eliciting_run = 0;  // ACK-only packets sent in a row
     bool discarded = false;
   };
   struct LocalCid {
