@@ -2,6 +2,8 @@
 // parameters, handshake completion and key discarding (RFC 9001 §4).
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "lib/log.h"
 #include "quic/connection.h"
 #include "quic/key_schedule.h"
@@ -52,6 +54,12 @@ Status Connection::install_secret(const TlsSecret& s, Time now) {
   WT_ASSIGN(PacketCipher c, make_packet_cipher(*suite, s.secret(), version_));
   if (cfg_.null_cipher && *sp == PnSpace::application) c = PacketCipher::null_cipher();
   Space& space = spaces_[static_cast<int>(*sp)];
+  if (qlog_.enabled()) {
+    static const char* names[] = {"initial", "0rtt", "handshake", "1rtt"};
+    const bool server_key = (s.direction == SecretDirection::write) == (role_ == Role::server);
+    qlog_.key_updated(now, fmt::format("{}_{}_secret", server_key ? "server" : "client",
+                                       names[static_cast<int>(s.level)]));
+  }
   if (s.direction == SecretDirection::read) {
     space.rx.emplace(std::move(c));
   } else {
@@ -69,6 +77,14 @@ Status Connection::apply_peer_params(Time now) {
                                               role_ == Role::client ? &original_dcid_ : nullptr,
                                               nullptr));
   peer_tp_applied_ = true;
+  if (qlog_.enabled()) {
+    qlog_.parameters_set(now, false, fmt::format(
+        R"({{"initial_max_data":{},"initial_max_stream_data_bidi_local":{},"initial_max_streams_bidi":{},)"
+        R"("max_idle_timeout":{},"max_udp_payload_size":{},"max_datagram_frame_size":{}}})",
+        peer_tp_.initial_max_data, peer_tp_.initial_max_stream_data_bidi_local,
+        peer_tp_.initial_max_streams_bidi, peer_tp_.max_idle_timeout_ms,
+        peer_tp_.max_udp_payload_size, peer_tp_.max_datagram_frame_size));
+  }
   // RFC 9000 §10.1: the effective idle timeout is the minimum of both.
   if (peer_tp_.max_idle_timeout_ms) {
     Duration peer_idle = std::chrono::milliseconds(peer_tp_.max_idle_timeout_ms);

@@ -91,6 +91,14 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
   on_packets_acked(space, ack_outcome_.acked);
   on_packets_lost(space, ack_outcome_.lost);
   pacer_.set_rate(recovery_.congestion().cwnd(), recovery_.rtt().smoothed_rtt(), now);
+  if (qlog_.enabled()) {
+    for (const SentPacket& p : ack_outcome_.lost)
+      qlog_.packet_lost(now, space == PnSpace::application ? PacketType::one_rtt
+                             : space == PnSpace::handshake ? PacketType::handshake : PacketType::initial, p.pn);
+    const RttEstimator& r = recovery_.rtt();
+    qlog_.metrics_updated(now, r.min_rtt(), r.smoothed_rtt(), r.latest_rtt(), r.rttvar(),
+                          recovery_.congestion().cwnd(), recovery_.bytes_in_flight());
+  }
   return {};
 }
 

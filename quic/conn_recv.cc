@@ -102,6 +102,7 @@ void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes 
     peer_cids_.push_back({0, dcid_, {}, false});
   }
 
+  if (qlog_.enabled()) qlog_.packet_received(now, hdr.type, up->pn, packet.size(), up->payload);
   bool ack_eliciting = false;
   Status st = process_frames(space, hdr.type, up->payload, now, ack_eliciting);
   if (!st.ok()) {

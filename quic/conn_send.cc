@@ -232,6 +232,7 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
   if (eliciting && sp.probes > 0) --sp.probes;
   sp.non_eliciting_run = eliciting ? 0 : sp.non_eliciting_run + 1;
   const bool in_flight = eliciting || padding > 0;
+  if (qlog_.enabled()) qlog_.packet_sent(now, type_of(space), pn, total, frames);
   SentPacket p;
   p.pn = pn;
   p.time_sent = now;

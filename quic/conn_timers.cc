@@ -77,6 +77,7 @@ void Connection::on_timeout(Time now) {
 }
 
 void Connection::enter_closing(const Error& e, Time now, std::string reason) {
+  if (qlog_.enabled()) qlog_.connection_closed(now, true, e.code, e.application, reason);
   state_ = State::closing;
   close_error_ = e;
   close_reason_ = std::move(reason);
@@ -88,6 +89,8 @@ void Connection::enter_closing(const Error& e, Time now, std::string reason) {
 }
 
 void Connection::enter_draining(Time now) {
+  if (qlog_.enabled())
+    qlog_.connection_closed(now, false, close_info_.error_code, close_info_.application, close_info_.reason);
   state_ = State::draining;
   close_pending_ = false;
   close_deadline_ = now + 3 * pto();

@@ -121,6 +121,7 @@ TransportParameters Connection::make_local_params() const {
 }
 
 Status Connection::init_common(Time now) {
+  if (cfg_.qlog) qlog_ = Qlog(cfg_.qlog, role_ == Role::server, original_dcid_.hex(), now);
   local_cids_.push_back({0, local_scid_, stateless_reset_token(reset_key_, local_scid_)});
   next_local_seq_ = 1;
   cids_added_.push_back(local_scid_);

@@ -32,6 +32,7 @@
 #include "quic/packet_header.h"
 #include "quic/packet_number.h"
 #include "quic/path.h"
+#include "quic/qlog.h"
 #include "quic/role.h"
 #include "quic/stream_map.h"
 #include "quic/tls_session.h"
@@ -296,6 +297,7 @@ class Connection {
   size_t batch_index_ = 0;  // datagram index within the current send() batch
 
   ConnectionStats stats_;
+  Qlog qlog_;
 };
 
 }  // namespace wt::quic

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lib/clock.h"
+#include "lib/qlog_sink.h"
 
 namespace wt {
 class Random;
@@ -56,6 +57,9 @@ struct ConnectionConfig {
   // (no confidentiality, no integrity) so protocol cost can be measured apart
   // from crypto and crafted packets can be injected. Both peers must agree.
   bool null_cipher = false;
+
+  // qlog events of this connection go here (quic/qlog.h); null: none.
+  std::shared_ptr<QlogSink> qlog;
 };
 
 }  // namespace wt::quic

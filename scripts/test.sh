@@ -24,9 +24,9 @@ ninja -C build/asan test/unit_tests test/vector_tests
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build/asan --suite unit --suite vectors --print-errorlogs --no-rebuild
 
-step "clang build with libFuzzer targets"
+step "clang build (everything, -Werror) with libFuzzer targets"
 [ -d build/fuzz ] || CXX=clang++ meson setup build/fuzz -Dbuildtype=debugoptimized \
-  -Dfuzzing=true -Dtests=false -Dbenchmarks=false >/dev/null
+  -Dfuzzing=true >/dev/null
 ninja -C build/fuzz
 mkdir -p build/fuzz/corpus
 for f in build/fuzz/fuzz/fuzz_*; do

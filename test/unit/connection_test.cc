@@ -221,3 +221,38 @@ TEST_CASE("keep-alive PINGs hold an idle connection open", "[conn]") {
   CHECK(p.cconn->close_info().idle_timeout);
   CHECK(p.now - s2 >= std::chrono::seconds(2));
 }
+
+namespace {
+struct MemoryQlog : QlogSink {
+  std::vector<std::string> records;
+  void write(std::string_view r) override { records.emplace_back(r); }
+};
+}  // namespace
+
+TEST_CASE("qlog records the connection as JSON-SEQ", "[conn][qlog]") {
+  test::QuicPair q;
+  auto sink = std::make_shared<MemoryQlog>();
+  q.client_cfg.conn.qlog = sink;
+  REQUIRE(q.handshake());
+  REQUIRE(q.cconn->send_datagram(as_bytes("x")).ok());
+  q.run_until([&] { return false; }, std::chrono::milliseconds(100));
+  REQUIRE(sink->records.size() > 5);
+  const std::string& header = sink->records.front();
+  CHECK(header.find("\"qlog_format\":\"JSON-SEQ\"") != std::string::npos);
+  CHECK(header.find("\"vantage_point\":{\"type\":\"client\"}") != std::string::npos);
+  int sent = 0, received = 0, metrics = 0;
+  for (const auto& r : sink->records) {
+    REQUIRE(r.front() == '\x1e');
+    REQUIRE(r.back() == '\n');
+    // Balanced braces: each record is one JSON object.
+    int depth = 0;
+    for (char c : r) depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+    CHECK(depth == 0);
+    sent += r.find("transport:packet_sent") != std::string::npos;
+    received += r.find("transport:packet_received") != std::string::npos;
+    metrics += r.find("recovery:metrics_updated") != std::string::npos;
+  }
+  CHECK(sent >= 3);
+  CHECK(received >= 3);
+  CHECK(metrics >= 1);
+}
