@@ -584,13 +584,15 @@ TEST_CASE("client hello: handshake framing", "[client_hello]") {
 }
 
 TEST_CASE("client hello: built messages parse", "[client_hello]") {
-  auto r = parse_client_hello(build_client_hello(
+  // The parsed ClientHello holds views: keep the message alive.
+  const auto msg = build_client_hello(
       {{tls_ext::server_name, hex("000c 01 0003 616263 00 0003 787978")},  // other type skipped
        {tls_ext::alpn, hex("0006 02 6833 02 6832")},
        {0x0a0a, {}},
        {tls_ext::key_share, hex("0000")},  // empty client_shares (allowed)
        kVersions},
-      32, hex("1301 1302 1303 0a0a")));
+      32, hex("1301 1302 1303 0a0a"));
+  auto r = parse_client_hello(msg);
   REQUIRE(r.ok());
   CHECK(r->legacy_session_id.size() == 32);
   CHECK(r->cipher_suites.size() == 4);
