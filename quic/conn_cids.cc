@@ -34,16 +34,16 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
     }
   }
   if (f.sequence_number < peer_retire_prior_to_) {
-    // RFC 9000 §19.15: already retired by an earlier Retire Prior To.
-    pending_.retire_cid_seqs.push_back(f.sequence_number);
-    return {};
+    // RFC 9000 §19.15: already retired by an earlier Retire Prior To; send
+    // RETIRE_CONNECTION_ID once per sequence number.
+    return retire_peer_seq(f.sequence_number);
   }
   peer_cids_.push_back({f.sequence_number, f.connection_id, f.stateless_reset_token, true});
   if (f.retire_prior_to > peer_retire_prior_to_) {
     peer_retire_prior_to_ = f.retire_prior_to;
     for (auto it = peer_cids_.begin(); it != peer_cids_.end();) {
       if (it->seq < peer_retire_prior_to_) {
-        pending_.retire_cid_seqs.push_back(it->seq);
+        WT_TRY(retire_peer_seq(it->seq));
         it = peer_cids_.erase(it);
       } else {
         ++it;
@@ -54,6 +54,16 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
   // RFC 9000 §5.1.1: more active CIDs than our limit.
   if (peer_cids_.size() > local_tp_.active_connection_id_limit)
     return Error(TransportError::connection_id_limit_error, "too many connection IDs", ft);
+  return {};
+}
+
+Status Connection::retire_peer_seq(uint64_t seq) {
+  if (!retired_peer_seqs_.insert(seq).second) return {};
+  // RFC 9000 §5.1.2: bound the retirements we track.
+  if (retired_peer_seqs_.size() > 8 * std::max<uint64_t>(local_tp_.active_connection_id_limit, 2))
+    return Error(TransportError::connection_id_limit_error, "too many connection IDs retired",
+                 frame_type::new_connection_id);
+  pending_.retire_cid_seqs.push_back(seq);
   return {};
 }
 

@@ -42,11 +42,13 @@ Status Connection::drive_tls(Time now) {
     tls_->consume_crypto(l, b.size());
   }
   if (!peer_tp_applied_ && !tls_->peer_transport_params().empty()) WT_TRY(apply_peer_params(now));
+  WT_TRY(check_early_data(now));  // 0-RTT accepted or rejected (conn_early_data.cc)
   if (progress == TlsProgress::complete && !handshake_complete_) WT_TRY(on_handshake_complete(now));
   return {};
 }
 
 Status Connection::install_secret(const TlsSecret& s, Time now) {
+  if (s.level == EncryptionLevel::early_data) return install_early_secret(s);  // conn_early_data.cc
   auto sp = space_of(s.level);
   if (!sp) return {};
   auto suite = cipher_suite_from_tls_id(s.cipher_suite);
@@ -66,6 +68,8 @@ Status Connection::install_secret(const TlsSecret& s, Time now) {
     space.tx.emplace(std::move(c));
   }
   if (*sp == PnSpace::handshake && space.tx && space.rx) recovery_.set_has_handshake_keys(true, now);
+  // Key updates derive from the 1-RTT secrets (conn_key_update.cc).
+  if (*sp == PnSpace::application) WT_TRY(keep_app_secret(s, *suite));
   return {};
 }
 
@@ -75,7 +79,8 @@ Status Connection::apply_peer_params(Time now) {
   // RFC 9000 §7.3: authenticate the connection IDs used during the handshake.
   WT_TRY(peer_tp_.authenticate_connection_ids(sender, peer_initial_scid_,
                                               role_ == Role::client ? &original_dcid_ : nullptr,
-                                              nullptr));
+                                              retry_received_ ? &retry_scid_ : nullptr));
+  WT_TRY(validate_version_information());  // RFC 9368 §4 (conn_version.cc)
   peer_tp_applied_ = true;
   if (qlog_.enabled()) {
     qlog_.parameters_set(now, false, fmt::format(
@@ -109,7 +114,7 @@ Status Connection::apply_peer_params(Time now) {
     peer_cids_[0].token = *peer_tp_.stateless_reset_token;
     peer_cids_[0].has_token = true;
   }
-  return {};
+  return on_peer_params_applied(now);  // preferred_address (conn_paths.cc)
 }
 
 Status Connection::on_handshake_complete(Time now) {

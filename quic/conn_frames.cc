@@ -46,12 +46,12 @@ Status Connection::on_frame(PnSpace space, const Frame& frame, Time now) {
           [&](const NewConnectionIdFrame& f) { return on_new_connection_id(f); },
           [&](const RetireConnectionIdFrame& f) { return on_retire_connection_id(f); },
           [&](const PathChallengeFrame& f) -> Status {
-            // RFC 9000 §8.2.2: echo the data in a PATH_RESPONSE.
-            if (pending_.path_responses.size() < 4) pending_.path_responses.push_back(f.data);
+            on_path_challenge(f, now);  // RFC 9000 §8.2.2 (conn_paths.cc)
             return {};
           },
-          [](const PathResponseFrame&) -> Status {
-            return {};  // we send no PATH_CHALLENGE yet, so nothing to match
+          [&](const PathResponseFrame& f) -> Status {
+            on_path_response(f, now);  // RFC 9000 §8.2.3 (conn_paths.cc)
+            return {};
           },
           [&](const ConnectionCloseFrame& f) -> Status {
             on_connection_close(f, now);
@@ -65,12 +65,12 @@ Status Connection::on_frame(PnSpace space, const Frame& frame, Time now) {
             confirm_handshake(now);
             return {};
           },
-          [&](const NewTokenFrame&) -> Status {
+          [&](const NewTokenFrame& f) -> Status {
             // RFC 9000 §19.7: only servers send NEW_TOKEN.
             if (role_ == Role::server)
               return Error(TransportError::protocol_violation, "NEW_TOKEN from a client",
                            frame_type::new_token);
-            return {};
+            return on_new_token(f);  // conn_retry.cc
           },
           [&](const DatagramFrame& f) { return on_datagram(f); },
       },
@@ -87,9 +87,13 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
     delay = std::chrono::microseconds(static_cast<int64_t>(std::min<uint64_t>(us, 1ull << 40)));
   }
   ack_outcome_.clear();
-  WT_TRY(recovery_.on_ack_received(space, f, delay, now, ack_outcome_));
+  WT_TRY(before_ack(space, f));  // key phase check (conn_paths.cc)
+  AckFrame ecn_scratch;          // untrusted ECN counts stripped (conn_ecn.cc)
+  WT_TRY(recovery_.on_ack_received(space, ecn_filter_ack(space, f, ecn_scratch), delay, now,
+                                   ack_outcome_));
   on_packets_acked(space, ack_outcome_.acked);
   on_packets_lost(space, ack_outcome_.lost);
+  after_ack(space, f, now);  // key update, ECN validation, PMTU probes (conn_paths.cc)
   pacer_.set_rate(recovery_.congestion().cwnd(), recovery_.rtt().smoothed_rtt(), now);
   if (qlog_.enabled()) {
     for (const SentPacket& p : ack_outcome_.lost)
@@ -156,6 +160,7 @@ void Connection::on_packets_acked(PnSpace space, std::vector<SentPacket>& acked)
 }
 
 void Connection::on_packets_lost(PnSpace space, std::vector<SentPacket>& lost) {
+  note_lost(space, lost);  // PMTU probes, ECN testing packets (conn_paths.cc)
   for (SentPacket& p : lost) {
     for (const SentFrame& f : p.frames) on_frame_lost(space, f);
   }
@@ -213,6 +218,7 @@ void Connection::on_frame_lost(PnSpace space, const SentFrame& f) {
       break;
     case K::retire_connection_id: pending_.retire_cid_seqs.push_back(f.id); break;
     case K::handshake_done: pending_.handshake_done = true; break;
+    case K::new_token: new_token_pending_ = true; break;
     default:  // ACK, PING, PADDING, DATAGRAM, PATH_*: not retransmitted
       break;
   }
@@ -231,6 +237,9 @@ Status Connection::on_crypto(PnSpace space, const CryptoFrame& f, Time now) {
   while (true) {
     Bytes b = sp.crypto_recv->peek();
     if (b.empty()) break;
+    // Server: read the ClientHello's versions before TLS answers it (conn_version.cc).
+    if (space == PnSpace::initial && !client_hello_done_ && role_ == Role::server)
+      WT_TRY(collect_client_hello(b));
     WT_TRY(tls_->provide_data(level_of(space), b));
     (void)sp.crypto_recv->consume(b.size());
     fed = true;

@@ -19,13 +19,21 @@ void Connection::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now)
     close_pending_ = true;
     return;
   }
-  (void)path;  // migration and NAT rebinding: a later layer of this file
+  // Paths, migration and NAT rebinding (conn_paths.cc).
+  if (!on_datagram_path(path, datagram.size())) {
+    ++stats_.packets_dropped;
+    return;
+  }
 
   // Kept aside: unprotecting in place overwrites a failed packet, and a
   // stateless reset is recognised by the datagram's last 16 bytes.
   std::array<uint8_t, 16> tail{};
   if (datagram.size() >= 21) std::memcpy(tail.data(), datagram.data() + datagram.size() - 16, 16);
   const bool maybe_reset = datagram.size() >= 21 && !(datagram[0] & 0x80);
+
+  // RFC 9000 §14.1: a server discards Initial packets in datagrams smaller
+  // than 1200 bytes.
+  rx_datagram_small_ = datagram.size() < 1200;
 
   HeaderParseOptions opts;
   opts.short_dcid_len = cfg_.cid_length;
@@ -43,22 +51,32 @@ void Connection::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now)
 
 void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes reset_tail, Ecn ecn,
                                 Time now) {
-  if (hdr.type == PacketType::version_negotiation || hdr.type == PacketType::retry) {
-    ++stats_.packets_dropped;  // handled with version negotiation and Retry support
+  if (hdr.type == PacketType::version_negotiation) {
+    on_version_negotiation(hdr, now);  // conn_version.cc
     return;
   }
-  if (hdr.is_long() && hdr.version != version_) {
+  if (hdr.type == PacketType::retry) {
+    on_retry_packet(packet, hdr, now);  // conn_retry.cc
+    return;
+  }
+  if (role_ == Role::server && hdr.type == PacketType::initial && rx_datagram_small_) {
     ++stats_.packets_dropped;
     return;
   }
-  if (hdr.type == PacketType::zero_rtt) {
-    ++stats_.packets_dropped;  // 0-RTT is not accepted by this endpoint yet
+  // RFC 9000 §7.2: after the server's first Initial, a client discards
+  // packets carrying another Source Connection ID.
+  if (role_ == Role::client && hdr.is_long() && have_peer_scid_ &&
+      !(ConnectionId(hdr.scid) == peer_initial_scid_)) {
+    ++stats_.packets_dropped;
     return;
   }
   const PnSpace space = pn_space_of(hdr.type);
   Space& sp = spaces_[static_cast<int>(space)];
-  if (sp.discarded || !sp.rx) {
-    ++stats_.packets_dropped;  // keys not yet available or already discarded
+  // Keys for this packet's type and version; none when not yet available,
+  // discarded, or of a version we do not take (conn_version.cc).
+  PacketCipher* rx = rx_cipher_for(hdr);
+  if (!rx) {
+    ++stats_.packets_dropped;
     return;
   }
   // RFC 9000 §5.2: packets whose DCID is not one of ours are dropped.
@@ -72,7 +90,9 @@ void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes 
     }
   }
 
-  auto up = unprotect_packet(packet, hdr.pn_offset, sp.largest_rx, *sp.rx);
+  // 1-RTT keys follow key updates (conn_key_update.cc).
+  auto up = hdr.type == PacketType::one_rtt ? unprotect_one_rtt(packet, hdr.pn_offset, now)
+                                            : unprotect_packet(packet, hdr.pn_offset, sp.largest_rx, *rx);
   if (!up.ok()) {
     if (is_connection_error(up.error())) {
       close_with_error(Error(TransportError::protocol_violation, "reserved header bits set"), now);
@@ -94,6 +114,11 @@ void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes 
     ++stats_.packets_dropped;
     return;
   }
+  // Version switch (RFC 9368 §2.3), 0-RTT bookkeeping (conn_version.cc).
+  if (Status vs = on_packet_authenticated(hdr, now); !vs.ok()) {
+    close_with_error(vs.error(), now);
+    return;
+  }
   if (hdr.type == PacketType::initial && role_ == Role::client && !have_peer_scid_) {
     // RFC 9000 §7.2: the client switches to the server's chosen CID.
     dcid_ = ConnectionId(hdr.scid);
@@ -103,12 +128,16 @@ void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes 
   }
 
   if (qlog_.enabled()) qlog_.packet_received(now, hdr.type, up->pn, packet.size(), up->payload);
+  if (hdr.type == PacketType::one_rtt) on_packet_path(hdr.dcid);  // conn_paths.cc
   bool ack_eliciting = false;
   Status st = process_frames(space, hdr.type, up->payload, now, ack_eliciting);
   if (!st.ok()) {
     close_with_error(st.error(), now);
     return;
   }
+  // RFC 9000 §9.3: did the peer move? (conn_paths.cc)
+  if (hdr.type == PacketType::one_rtt)
+    after_packet_path(up->pn, sp.largest_rx == kNoPacketNumber || up->pn > sp.largest_rx, now);
   ++stats_.packets_received;
   sp.largest_rx = sp.largest_rx == kNoPacketNumber ? up->pn : std::max(sp.largest_rx, up->pn);
   sp.acks.on_packet_received(up->pn, ack_eliciting, ecn, now);
@@ -138,6 +167,7 @@ Status Connection::process_frames(PnSpace space, PacketType type, MutBytes paylo
     if (!frame_allowed_in(ft, type))
       return Error(TransportError::protocol_violation, "frame not allowed in this packet type", ft);
     if (is_ack_eliciting(ft)) ack_eliciting = true;
+    if (!is_probing_frame(ft)) rx_non_probing_ = true;  // RFC 9000 §9.1
     WT_TRY(on_frame(space, f, now));
     if (state_ == State::draining || state_ == State::closed) break;
   }

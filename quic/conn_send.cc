@@ -27,6 +27,9 @@ SendBatch Connection::send(MutBytes out, Time now) {
   SendBatch b;
   b.path = path_;
   if (state_ == State::closed || state_ == State::draining) return b;
+  // Path and PMTU probes, key updates, the ECN mark (conn_paths.cc).
+  if (pre_send(out, b, now)) return b;
+  const uint64_t first_app_pn = spaces_[static_cast<int>(PnSpace::application)].next_pn;
   if (state_ == State::closing) {
     if (!close_pending_) return b;
     close_pending_ = false;
@@ -51,6 +54,7 @@ SendBatch Connection::send(MutBytes out, Time now) {
   }
   b.segment_size = seg;
   stats_.bytes_sent += b.bytes;
+  post_send(b, first_app_pn);  // ECN bookkeeping, path bytes (conn_paths.cc)
   // RFC 9002 §7.8: running out of data with window to spare must not grow
   // the window.
   if (state_ == State::established && recovery_.can_send() && pacing_deadline_ == kTimeInfinite &&
@@ -60,10 +64,12 @@ SendBatch Connection::send(MutBytes out, Time now) {
 }
 
 bool Connection::amplification_limited() const {
-  return role_ == Role::server && !address_validated_;
+  // Also a peer's new address until it is validated (conn_paths.cc).
+  return (role_ == Role::server && !address_validated_) || path_amplification_limited();
 }
 
 size_t Connection::amplification_budget() const {
+  if (path_amplification_limited()) return path_amplification_budget();
   // RFC 9000 §8.1: at most three times the bytes received.
   const uint64_t allowed = 3 * bytes_received_;
   return allowed > bytes_sent_ ? static_cast<size_t>(allowed - bytes_sent_) : 0;
@@ -94,11 +100,20 @@ size_t Connection::build_datagram(MutBytes out, Time now) {
     return n;
   }
 
+  // Lost Initial/Handshake CRYPTO data goes out even with a full window:
+  // until the handshake is confirmed no Application PTO may fire (RFC 9002
+  // §6.2.1), so 1-RTT/0-RTT bytes in flight could otherwise block the
+  // client's lost Finished forever. It is a few hundred bytes.
+  std::array<bool, kNumPnSpaces> cc{};
+  for (int i = 0; i < kNumPnSpaces; ++i)
+    cc[i] = cc_allowed || (i != static_cast<int>(PnSpace::application) && !handshake_confirmed_ &&
+                           spaces_[i].tx && !spaces_[i].discarded &&
+                           spaces_[i].crypto_send->wants_to_send());
   std::array<bool, kNumPnSpaces> has{};
   int last = -1;
   for (int i = 0; i < kNumPnSpaces; ++i) {
     has[i] = sending_close_ ? (spaces_[i].tx && !spaces_[i].discarded)
-                            : space_has_data(static_cast<PnSpace>(i), cc_allowed, now);
+                            : space_has_data(static_cast<PnSpace>(i), cc[i], now);
     if (has[i]) last = i;
   }
   if (last < 0) return 0;
@@ -111,7 +126,7 @@ size_t Connection::build_datagram(MutBytes out, Time now) {
   for (int i = 0; i <= last; ++i) {
     if (!has[i]) continue;
     const size_t min_size = pad && i == last && used < kMinInitialDatagram ? kMinInitialDatagram - used : 0;
-    size_t n = build_packet(static_cast<PnSpace>(i), out.subspan(used, limit - used), min_size, cc_allowed, now);
+    size_t n = build_packet(static_cast<PnSpace>(i), out.subspan(used, limit - used), min_size, cc[i], now);
     used += n;
     // RFC 9001 §4.9.1: a client discards Initial keys when it first sends
     // a Handshake packet.
@@ -123,7 +138,8 @@ size_t Connection::build_datagram(MutBytes out, Time now) {
 
 bool Connection::space_has_data(PnSpace space, bool cc_allowed, Time now) const {
   const Space& sp = spaces_[static_cast<int>(space)];
-  if (sp.discarded || !sp.tx) return false;
+  const bool zero_rtt = space == PnSpace::application && zero_rtt_sendable();
+  if (sp.discarded || (!sp.tx && !zero_rtt)) return false;
   if (sp.acks.has_unacked() && sp.acks.ack_due(now)) return true;
   if (!cc_allowed) return false;
   if (sp.probes > 0 || sp.crypto_send->wants_to_send()) return true;
@@ -135,7 +151,7 @@ bool Connection::app_has_data() const {
   if (p.handshake_done || p.ping || !p.new_cid_seqs.empty() || !p.retire_cid_seqs.empty() ||
       !p.path_responses.empty())
     return true;
-  if (!peer_tp_applied_) return false;
+  if (!peer_tp_applied_ && !zero_rtt_sendable()) return false;
   if (conn_window_.update_needed() || conn_credit_.blocked_pending()) return true;
   auto& sm = const_cast<StreamMap&>(streams_);
   for (StreamDir d : {StreamDir::bidi, StreamDir::uni})
@@ -154,21 +170,26 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
   const size_t pn_len = packet_number_length(pn, largest_acked);
 
   Result<HeaderLayout> lay = Error(TransportError::internal_error);
-  if (space == PnSpace::application) {
+  // Client before 1-RTT keys: 0-RTT packets (RFC 9001 §4.6.1).
+  const bool zero_rtt = space == PnSpace::application && !sp.tx;
+  if (space == PnSpace::application && !zero_rtt) {
     ShortHeaderSpec h;
     h.dcid = dcid_.bytes();
     h.pn = pn;
     h.pn_len = pn_len;
+    h.key_phase = tx_key_phase();  // RFC 9001 §6 (conn_key_update.cc)
     lay = encode_short_header(out, h);
   } else {
     LongHeaderSpec h;
-    h.type = type_of(space);
-    h.version = version_;
+    h.type = zero_rtt ? PacketType::zero_rtt : type_of(space);
+    h.version = crypto_version();  // a reserved version is written over it below
     h.dcid = dcid_.bytes();
     h.scid = local_scid_.bytes();
+    if (space == PnSpace::initial) h.token = initial_token();  // RFC 9000 §17.2.2
     h.pn = pn;
     h.pn_len = pn_len;
     lay = encode_long_header(out, h);
+    if (lay.ok() && h.version != version_) (void)Writer{out.subspan(1, 4)}.u32(version_);
   }
   if (!lay.ok() || out.size() < lay->header_size + kAeadTagSize + 4) return 0;
   const size_t hs = lay->header_size;
@@ -225,14 +246,18 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
   padding = std::min(padding, w.remaining());
   (void)w.zeros(padding);
   const size_t total = hs + w.written() + kAeadTagSize;
-  if (space != PnSpace::application && !set_long_header_length(out, *lay, total).ok()) return 0;
-  if (!protect_packet(out.first(total), lay->pn_offset, pn, *sp.tx).ok()) return 0;
+  if ((space != PnSpace::application || zero_rtt) && !set_long_header_length(out, *lay, total).ok())
+    return 0;
+  if (!protect_packet(out.first(total), lay->pn_offset, pn, zero_rtt ? *zero_rtt_tx_ : *sp.tx).ok())
+    return 0;
+  if (zero_rtt) ++stats_.zero_rtt_packets_sent;
   ++sp.next_pn;
 
   if (eliciting && sp.probes > 0) --sp.probes;
   sp.non_eliciting_run = eliciting ? 0 : sp.non_eliciting_run + 1;
   const bool in_flight = eliciting || padding > 0;
-  if (qlog_.enabled()) qlog_.packet_sent(now, type_of(space), pn, total, frames);
+  if (qlog_.enabled())
+    qlog_.packet_sent(now, zero_rtt ? PacketType::zero_rtt : type_of(space), pn, total, frames);
   SentPacket p;
   p.pn = pn;
   p.time_sent = now;
@@ -275,7 +300,8 @@ void Connection::write_app_frames(Writer& w, SentFrames& frames, Time now, bool&
   // checking every source costs more than the frames themselves.
   if (batch_index_ == 0) write_control_frames(w, frames, eliciting, now);
   // DATAGRAM frames before stream data: they are the latency-sensitive kind.
-  while (!datagrams_out_.empty()) {
+  // Not in 0-RTT: the peer's DATAGRAM support is known only from its parameters.
+  while (!datagrams_out_.empty() && peer_tp_applied_) {
     const auto& d = datagrams_out_.front();
     const size_t need = datagram_frame_size(d.size(), true);
     if (need > w.remaining()) {
@@ -309,6 +335,9 @@ void Connection::write_control_frames(Writer& w, SentFrames& frames, bool& elici
   };
   if (pending_.handshake_done && put(HandshakeDoneFrame{}, {K::handshake_done}))
     pending_.handshake_done = false;
+  // RFC 9000 §19.7, §8.1.3: a token for the client's next connection.
+  if (new_token_pending_ && put(NewTokenFrame{Bytes{new_token_out_}}, {K::new_token}))
+    new_token_pending_ = false;
   while (!pending_.path_responses.empty() &&
          put(PathResponseFrame{pending_.path_responses.front()}, {K::path_response}))
     pending_.path_responses.erase(pending_.path_responses.begin());

@@ -26,7 +26,10 @@ Time Connection::next_timeout() const {
     default: break;
   }
   Time t = std::min({idle_deadline_, recovery_.loss_detection_timer(), keep_alive_deadline_,
-                     pacing_deadline_});
+                     pacing_deadline_, aux_deadline()});  // aux: paths, old keys (conn_paths.cc)
+  // An ACK the amplification limit keeps in cannot be sent when its timer
+  // fires; it leaves with the next datagram the peer's bytes allow.
+  if (ack_blocked_by_amplification()) return t;  // conn_paths.cc
   for (const Space& s : spaces_) {
     if (!s.discarded && s.tx && s.acks.has_unacked()) t = std::min(t, s.acks.ack_deadline());
   }
@@ -48,6 +51,7 @@ void Connection::on_timeout(Time now) {
     return;
   }
   if (now >= pacing_deadline_) pacing_deadline_ = kTimeInfinite;
+  on_aux_timeout(now);  // path validation, old 1-RTT keys (conn_paths.cc)
   if (now >= keep_alive_deadline_) {
     pending_.ping = true;
     keep_alive_deadline_ = now + cfg_.keep_alive;

@@ -65,6 +65,7 @@ Connection::Connection(const ConnectionConfig& config, Role role, const Path& pa
       idle_timeout_(config.idle_timeout) {
   (void)now;
   rng_.fill(reset_key_);
+  if (config.reset_key) reset_key_ = *config.reset_key;  // shared with the endpoint (RFC 9000 §10.3.2)
   for (int i = 0; i < kNumPnSpaces; ++i) {
     // CRYPTO data has no flow control; TLS bounds what it buffers (RFC 9000 §7.5).
     spaces_[i].crypto_send = std::make_unique<SendStream>(UINT64_MAX / 4, UINT64_MAX / 4);
@@ -82,7 +83,8 @@ Connection::~Connection() = default;
 Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& config,
                                                         const Path& path, Time now) {
   if (!config.rng || !config.tls) return Error(TransportError::internal_error, "config needs rng and tls");
-  if (!is_supported_version(config.version))
+  // A reserved version only provokes Version Negotiation (RFC 9000 §6).
+  if (!is_supported_version(config.version) && !is_reserved_version(config.version))
     return Error(TransportError::internal_error, "unsupported QUIC version");
   std::unique_ptr<Connection> c(new Connection(config, Role::client, path, now));
   WT_TRY(c->init_client(now));
@@ -94,6 +96,7 @@ Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& c
                                                        const InitialInfo& initial, Time now) {
   if (!config.rng || !config.tls) return Error(TransportError::internal_error, "config needs rng and tls");
   std::unique_ptr<Connection> c(new Connection(config, Role::server, path, now));
+  c->apply_initial_info(initial);
   WT_TRY(c->init_server(initial, now));
   return c;
 }
@@ -116,7 +119,8 @@ TransportParameters Connection::make_local_params() const {
   tp.active_connection_id_limit = std::max<uint64_t>(cfg_.active_connection_id_limit, 2);
   tp.initial_source_connection_id = local_scid_;
   tp.max_datagram_frame_size = cfg_.max_datagram_frame_size;
-  tp.version_information = VersionInformation{version_, {version_}};
+  tp.version_information = local_version_information();
+  add_preferred_address(tp);  // server (conn_paths.cc)
   return tp;
 }
 
@@ -125,6 +129,7 @@ Status Connection::init_common(Time now) {
   local_cids_.push_back({0, local_scid_, stateless_reset_token(reset_key_, local_scid_)});
   next_local_seq_ = 1;
   cids_added_.push_back(local_scid_);
+  setup_preferred_address();  // its CID is sequence number 1 (conn_paths.cc)
   local_tp_ = make_local_params();
   if (role_ == Role::server) {
     local_tp_.original_destination_connection_id = original_dcid_;
@@ -139,8 +144,9 @@ Status Connection::init_common(Time now) {
   opts.server_name = cfg_.server_name;
   opts.transport_params = std::move(tp);
   WT_ASSIGN(tls_, TlsSession::create(cfg_.tls, opts));
+  WT_TRY(setup_tls_extensions(now));  // tokens, resumption, 0-RTT (conn_early_data.cc)
 
-  WT_ASSIGN(auto initial, make_initial_ciphers(version_, original_dcid_.bytes()));
+  WT_ASSIGN(auto initial, make_initial_ciphers(crypto_version(), original_dcid_.bytes()));
   Space& in = spaces_[0];
   if (role_ == Role::client) {
     in.tx.emplace(std::move(initial.client));

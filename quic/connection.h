@@ -8,12 +8,15 @@
 // The implementation is split by concern: connection.cc (setup, public API,
 // events, close), conn_recv.cc (receive path), conn_frames.cc (frame
 // handlers), conn_send.cc (send path), conn_crypto.cc (TLS and keys),
-// conn_cids.cc (connection IDs), conn_timers.cc (timers).
+// conn_cids.cc (connection IDs), conn_timers.cc (timers), conn_key_update.cc
+// (key update), conn_paths.cc (path validation, migration), conn_ecn.cc,
+// conn_pmtud.cc (ECN validation, PMTU discovery).
 #pragma once
 #include <array>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,15 +28,22 @@
 #include "quic/connection_config.h"
 #include "quic/connection_events.h"
 #include "quic/connection_id.h"
+#include "quic/ecn_validation.h"
 #include "quic/frame.h"
+#include "quic/key_phase.h"
+#include "quic/key_schedule.h"
 #include "quic/loss_detector.h"
 #include "quic/pacer.h"
 #include "quic/packet_cipher.h"
 #include "quic/packet_header.h"
 #include "quic/packet_number.h"
+#include "quic/packet_protection.h"
 #include "quic/path.h"
+#include "quic/path_validation.h"
+#include "quic/pmtud.h"
 #include "quic/qlog.h"
 #include "quic/role.h"
+#include "quic/stateless_reset.h"
 #include "quic/stream_map.h"
 #include "quic/tls_session.h"
 #include "quic/transport_params.h"
@@ -61,6 +71,13 @@ struct ConnectionStats {
   uint64_t datagrams_sent = 0, datagrams_received = 0, datagrams_dropped = 0;
   Duration smoothed_rtt{}, min_rtt{};
   uint64_t cwnd = 0, bytes_in_flight = 0;
+  // Version negotiation, Retry and 0-RTT (conn_version.cc, conn_retry.cc,
+  // conn_early_data.cc).
+  uint64_t version_negotiations = 0;  // client: Version Negotiation packets acted on
+  uint64_t retries = 0;  // client: Retry packets acted on; server: 1 if the client's
+                         // Initial carried our valid Retry token
+  uint64_t zero_rtt_packets_sent = 0, zero_rtt_packets_received = 0;
+  uint64_t zero_rtt_bytes_resent = 0;  // client: stream bytes resent after 0-RTT rejection
 };
 
 // What the endpoint learns about the first Initial of a new server connection.
@@ -68,6 +85,11 @@ struct InitialInfo {
   uint32_t version = 0;
   ConnectionId dcid;  // the client's chosen DCID (original_destination_connection_id)
   ConnectionId scid;  // the client's SCID
+  // Address validation (endpoint_admission.cc): a valid Retry token names
+  // the DCID of the client's very first Initial (then `dcid` is our Retry's
+  // SCID); any valid token validates the client's address (RFC 9000 §8.1).
+  std::optional<ConnectionId> retry_original_dcid;
+  bool address_validated = false;
 };
 
 inline constexpr size_t kCryptoBufferLimit = 1u << 20;  // RFC 9000 §7.5
@@ -126,6 +148,51 @@ class Connection {
   const ConnectionStats& stats();
   const Path& path() const { return path_; }
   const ConnectionConfig& config() const { return cfg_; }
+
+  // --- versions, tokens, resumption and 0-RTT (conn_version.cc,
+  // conn_retry.cc, conn_early_data.cc)
+  // The version of the first Initial (ours or the client's); version() is
+  // the negotiated one (RFC 9368 §2).
+  uint32_t original_version() const { return original_version_; }
+  // Client: a session to resume (ConnectionConfig::resume_session) once the
+  // server sent a ticket after the handshake; nullopt if none is waiting.
+  std::optional<std::vector<uint8_t>> take_session_ticket();
+  // Client: a token from a NEW_TOKEN frame (ConnectionConfig::token).
+  std::optional<std::vector<uint8_t>> take_new_token();
+  // Client: 0-RTT keys were available and early data could be sent.
+  bool early_data_attempted() const { return early_data_attempted_; }
+  // Both sides: the server accepted 0-RTT (RFC 9001 §4.6.1). A client knows
+  // once the server's handshake messages arrived.
+  bool early_data_accepted() const;
+  // Server, for the endpoint: the handshake is complete and no NEW_TOKEN was
+  // queued yet; queue_new_token() sends `token` in a NEW_TOKEN frame.
+  bool wants_new_token() const;
+  void queue_new_token(Bytes token);
+
+  // --- key update, paths, ECN, PMTU, stateless reset (conn_key_update.cc,
+  // conn_paths.cc, conn_ecn.cc, conn_pmtud.cc)
+  // RFC 9001 §6: update the 1-RTT keys with the next packet sent once that
+  // is allowed (handshake confirmed, a packet of the current key phase
+  // acknowledged). Fails before the handshake is confirmed.
+  Status initiate_key_update();
+  const KeyUpdateInfo& key_update_info() const { return kp_.info; }
+  // Client (RFC 9000 §9.2): probe a path from `new_local` with a fresh peer
+  // CID and move there once PATH_RESPONSE validates it. Fails if the peer
+  // disabled active migration, before confirmation, or without a spare CID.
+  Status migrate(const Address& new_local);
+  bool path_validated() const;  // the active path (RFC 9000 §8.2)
+  bool migration_pending() const;  // a probe of migrate() or preferred_address
+  const PathStats& path_stats() const { return path_stats_; }
+  EcnValidator::State ecn_state() const { return ecn_.state(); }
+  const EcnCounts& peer_ecn_counts() const { return ecn_.last_counts(); }  // validated counts
+  uint64_t ecn_congestion_events() const { return ecn_ce_events_; }
+  size_t max_packet_size() const { return max_packet_size_; }  // current PLPMTU
+  const Pmtud& pmtud() const { return pmtud_; }
+  // For the endpoint: a stateless reset for this connection arrived
+  // (RFC 9000 §10.3.1), and the tokens to recognise one by.
+  void on_stateless_reset(Time now);
+  void take_reset_token_changes(std::vector<StatelessResetToken>& added,
+                                std::vector<StatelessResetToken>& removed);
 
   // --- for the endpoint: our CIDs that route to this connection
   const ConnectionId& original_dcid() const { return original_dcid_; }
@@ -219,9 +286,87 @@ class Connection {
   bool amplification_limited() const;
   size_t amplification_budget() const;
 
+  // version negotiation (conn_version.cc)
+  std::vector<uint32_t> our_versions() const;
+  VersionInformation local_version_information() const;
+  uint32_t crypto_version() const;  // reserved versions borrow v1's keys and format
+  void on_version_negotiation(const PacketHeader& hdr, Time now);
+  Status restart_with_version(uint32_t version, Time now);
+  Status collect_client_hello(Bytes crypto);
+  Status switch_server_version(uint32_t version);
+  Status validate_version_information() const;
+  Status reencode_local_params();
+  PacketCipher* rx_cipher_for(const PacketHeader& hdr);
+  Status on_packet_authenticated(const PacketHeader& hdr, Time now);
+  // Retry and tokens (conn_retry.cc)
+  void apply_initial_info(const InitialInfo& initial);
+  void on_retry_packet(MutBytes packet, const PacketHeader& hdr, Time now);
+  Status on_new_token(const NewTokenFrame& f);
+  Bytes initial_token() const { return initial_token_; }
+  // resumption and 0-RTT (conn_early_data.cc)
+  Status setup_tls_extensions(Time now);
+  Status bind_tickets_to_version();
+  Status install_early_secret(const TlsSecret& s);
+  Status check_early_data(Time now);
+  bool zero_rtt_sendable() const { return zero_rtt_tx_.has_value() && !spaces_[2].tx; }
+
+  // key update (conn_key_update.cc)
+  Status keep_app_secret(const TlsSecret& s, CipherSuite suite);
+  Result<UnprotectedPacket> unprotect_one_rtt(MutBytes packet, size_t pn_offset, Time now);
+  Status update_tx_keys();
+  Status rotate_rx_keys(uint64_t pn, Time now);
+  void maybe_update_keys(Time now);
+  Status check_ack_key_phase(const AckFrame& f);
+  void key_update_on_ack(const AckFrame& f, Time now);
+  bool tx_key_phase() const { return kp_.info.tx_generation & 1; }
+  // paths (conn_paths.cc)
+  bool on_datagram_path(const Path& path, size_t bytes);
+  void on_packet_path(Bytes dcid);
+  void after_packet_path(uint64_t pn, bool largest, Time now);
+  void on_path_challenge(const PathChallengeFrame& f, Time now);
+  void on_path_response(const PathResponseFrame& f, Time now);
+  PathRecord* find_path(const Path& p);
+  PathRecord& active_path();
+  PathRecord* add_path(const Path& p, PathRecord::Purpose purpose);
+  bool pick_fresh_peer_cid(PathRecord& rec);
+  void retire_peer_cid(uint64_t seq);
+  void start_validation(PathRecord& rec, Time now);
+  void validation_failed(size_t index, Time now);
+  void switch_path(size_t index, Time now);
+  void peer_migrated(size_t index, Time now);
+  void sync_path_bytes();
+  bool path_amplification_limited() const;
+  size_t path_amplification_budget() const;
+  bool ack_blocked_by_amplification() const;
+  size_t build_path_packet(MutBytes out, PathRecord& rec, size_t probe_size, Time now);
+  void setup_preferred_address();
+  void add_preferred_address(TransportParameters& tp) const;
+  Status on_peer_params_applied(Time now);
+  void start_preferred_address(Time now);
+  void reset_path_state(bool same_hosts, Time now);
+  // hooks into send() (probes, key update, ECN marks), on_ack(), losses, timers
+  bool pre_send(MutBytes out, SendBatch& b, Time now);
+  void post_send(const SendBatch& b, uint64_t first_app_pn);
+  Status before_ack(PnSpace space, const AckFrame& f);
+  void after_ack(PnSpace space, const AckFrame& f, Time now);
+  void note_lost(PnSpace space, const std::vector<SentPacket>& lost);
+  Time aux_deadline() const;
+  void on_aux_timeout(Time now);
+  // ECN (conn_ecn.cc)
+  const AckFrame& ecn_filter_ack(PnSpace space, const AckFrame& f, AckFrame& scratch) const;
+  void ecn_on_ack(const AckFrame& f);
+  Ecn ecn_mark() const;
+  // PMTU (conn_pmtud.cc)
+  bool pmtud_send_probe(MutBytes out, SendBatch& b, Time now);
+  void pmtud_on_ack();
+  void pmtud_check_black_hole();
+  void set_packet_size(size_t size);
+  size_t base_packet_size() const;
+
   // connection IDs (conn_cids.cc)
   void issue_cids();
   Status use_peer_cid(uint64_t retire_prior_to);
+  Status retire_peer_seq(uint64_t seq);
 
   // timers (conn_timers.cc)
   void reset_idle_timer(Time now);
@@ -253,6 +398,7 @@ class Connection {
   std::vector<PeerCid> peer_cids_;
   uint64_t active_peer_seq_ = 0;
   uint64_t peer_retire_prior_to_ = 0;
+  std::set<uint64_t> retired_peer_seqs_;  // RETIRE_CONNECTION_ID sent once each
   std::vector<ConnectionId> cids_added_, cids_removed_;
   std::array<uint8_t, 32> reset_key_{};
 
@@ -294,10 +440,55 @@ class Connection {
   bool closed_event_sent_ = false;
   bool sending_close_ = false;  // send() is building the CONNECTION_CLOSE
   Time pacing_deadline_ = kTimeInfinite;
-  size_t batch_index_ = 0;  // datagram index within the current send() batch
+  size_t batch_index_ = 0;
+  bool rx_datagram_small_ = false;  // the datagram being processed is < 1200 bytes  // datagram index within the current send() batch
 
   ConnectionStats stats_;
   Qlog qlog_;
+
+  // Version negotiation (conn_version.cc).
+  uint32_t original_version_ = 0;
+  bool vn_received_ = false;      // client: restarted after Version Negotiation
+  uint32_t vn_chosen_ = 0;        // client: the version picked from that packet
+  bool client_hello_done_ = false;  // server: first flight inspected (RFC 9368 §2.3)
+  std::vector<uint8_t> client_hello_buf_;
+  std::optional<PacketCipher> initial_rx_original_;  // server: original-version Initials
+  std::optional<InitialCiphers> pending_initial_;     // client: a version switch on trial
+  // Retry and tokens (conn_retry.cc).
+  bool retry_received_ = false;
+  ConnectionId retry_scid_;
+  std::optional<ConnectionId> retry_original_dcid_;  // server: from the Retry token
+  bool token_validated_ = false;                     // server: the Initial's token was valid
+  std::vector<uint8_t> initial_token_;               // client: sent in our Initials
+  std::deque<std::vector<uint8_t>> new_tokens_;      // client: from NEW_TOKEN frames
+  std::vector<uint8_t> new_token_out_;               // server: to send in NEW_TOKEN
+  bool new_token_pending_ = false, new_token_queued_ = false;
+  // Resumption and 0-RTT (conn_early_data.cc).
+  std::optional<PacketCipher> zero_rtt_tx_, zero_rtt_rx_;
+  std::optional<TransportParameters> remembered_tp_;  // client: from resume_session
+  bool early_data_attempted_ = false;
+  bool early_data_outcome_ = false;  // client: acceptance or rejection handled
+  bool tickets_bound_ = false;       // server: session context carries version_
+
+  // Key update (conn_key_update.cc).
+  KeyPhaseState kp_;
+  // Paths (conn_paths.cc): paths_[0] is the active path once any exists.
+  std::vector<PathRecord> paths_;
+  std::optional<Path> fallback_path_;  // last validated path while the active one is checked
+  Path rx_path_;                   // path of the datagram being processed
+  size_t rx_bytes_ = 0;            // its size, counted once for its path
+  bool rx_non_probing_ = false;    // the packet being processed had a non-probing frame
+  uint64_t sent_synced_ = 0;       // bytes_sent_ already added to the active path
+  bool ack_largest_increased_ = false;  // the ACK being processed raised the largest acked
+  bool preferred_started_ = false;
+  PathStats path_stats_;
+  std::vector<StatelessResetToken> published_tokens_;
+  uint64_t published_sig_ = UINT64_MAX;  // what published_tokens_ were computed from
+  // ECN (conn_ecn.cc) and PMTU (conn_pmtud.cc).
+  EcnValidator ecn_{cfg_.ecn};
+  uint64_t ecn_ce_events_ = 0;
+  Pmtud pmtud_;
+  bool pmtud_started_ = false;
 };
 
 }  // namespace wt::quic

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wtcpp needs to build and test (run as root).
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config g++ clang lld libclang-rt-14-dev
+pkgs=(meson ninja-build pkg-config g++ clang lld libclang-rt-14-dev tshark iproute2
       android-libboringssl-dev liburing-dev libfmt-dev catch2 libbenchmark-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,9 @@ class EndpointNode : public SimNode {
       : ep_(std::make_unique<quic::Endpoint>(config)) {}
 
   quic::Endpoint& endpoint() { return *ep_; }
+  // A restart that loses every connection (added for the stateless reset
+  // test): a fresh endpoint with `config` replaces the old one.
+  void restart(const quic::EndpointConfig& config) { ep_ = std::make_unique<quic::Endpoint>(config); }
 
   // Application logic; called with the current time before each send().
   std::function<void(Time)> app;

@@ -30,6 +30,9 @@ struct LinkConfig {
   size_t ce_threshold_bytes = 0;  // mark ECT packets CE when the queue holds more; 0 = off
   bool bleach_ecn = false;     // deliver every packet as Not-ECT
   std::optional<Address> rewrite_source;  // NAT: the receiver sees this source address
+  // NAT, return direction (added for the migration tests): deliver to this
+  // address instead of the link's `to` (the host behind the NAT).
+  std::optional<Address> rewrite_destination;
   uint64_t seed = 0;           // 0: derived from the simulator seed and the link index
 };
 
@@ -70,6 +73,10 @@ class Link {
   // The source address the receiver sees.
   const Address& apparent_source() const {
     return config_.rewrite_source ? *config_.rewrite_source : from_;
+  }
+  // The address the datagram is delivered to.
+  const Address& delivery_address() const {
+    return config_.rewrite_destination ? *config_.rewrite_destination : to_;
   }
 
   // May be changed mid-run (e.g. raise the loss rate, lower the MTU).

@@ -78,7 +78,7 @@ void Simulator::route(const SendBatch& batch, Bytes data, size_t from_node) {
   for (size_t off = 0; off < data.size(); off += seg) {
     Bytes chunk = data.subspan(off, std::min(seg, data.size() - off));
     stats_.datagrams_sent++;
-    if (li == link_index_.end() || !owner_.count(to)) {
+    if (li == link_index_.end() || !owner_.count(links_[li->second]->delivery_address())) {
       stats_.unroutable++;
       continue;
     }
@@ -100,7 +100,7 @@ void Simulator::route(const SendBatch& batch, Bytes data, size_t from_node) {
 void Simulator::deliver(const Event& ev) {
   Link& l = *links_[ev.link];
   std::vector<uint8_t>& buf = slots_[ev.slot];
-  auto it = owner_.find(l.to());
+  auto it = owner_.find(l.delivery_address());
   if (it == owner_.end()) {
     stats_.unroutable++;
     free_slot(ev.slot);
@@ -123,8 +123,8 @@ void Simulator::deliver(const Event& ev) {
 
   if (deliver_observer_)
     deliver_observer_(Datagram{&l, Path{l.from(), l.to()}, Bytes(buf), ev.ecn, now_});
-  nodes_[it->second].node->receive(MutBytes(buf), Path{l.to(), l.apparent_source()}, ev.ecn,
-                                   now_);
+  nodes_[it->second].node->receive(MutBytes(buf), Path{l.delivery_address(), l.apparent_source()},
+                                   ev.ecn, now_);
   free_slot(ev.slot);
 }
 

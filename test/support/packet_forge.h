@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "lib/bytes.h"
+#include "lib/clock.h"
 #include "quic/connection_id.h"
+#include "quic/endpoint.h"
 #include "quic/frame.h"
 #include "quic/packet_cipher.h"
 #include "quic/packet_header.h"
@@ -127,28 +129,54 @@ class PacketForge {
  public:
   explicit PacketForge(const quic::ConnectionId& dcid, uint64_t first_pn = 1'000'000)
       : dcid_(dcid), pn_(first_pn) {}
-  Datagram frames(const std::vector<quic::Frame>& f) { return forge_short_packet(dcid_.bytes(), pn_++, f); }
-  Datagram raw(Bytes payload) { return forge_short_packet(dcid_.bytes(), pn_++, payload); }
+  Datagram frames(const std::vector<quic::Frame>& f) {
+    auto payload = encode_frames(f);
+    return raw(Bytes{payload});
+  }
+  Datagram raw(Bytes payload) {
+    return forge_short_packet(dcid_.bytes(), pn_++, payload, 4, null_cipher(), key_phase_);
+  }
   Datagram raw(std::initializer_list<uint8_t> payload) {
     std::vector<uint8_t> p(payload);
     return raw(Bytes{p});
   }
   uint64_t next_pn() const { return pn_; }
   const quic::ConnectionId& dcid() const { return dcid_; }
+  // The Key Phase bit of the packets that follow (RFC 9001 §6).
+  void set_key_phase(bool phase) { key_phase_ = phase; }
 
  private:
   quic::ConnectionId dcid_;
   uint64_t pn_;
+  bool key_phase_ = false;
 };
 
 // ---------------------------------------------------------------------------
 // Reading a connection's output.
 
+// Everything `ep` sends at `now` (up to `max_batches` send() calls), split
+// into datagrams.
+inline std::vector<Datagram> take_datagrams(quic::Endpoint& ep, Time now, size_t max_batches = 100) {
+  std::vector<Datagram> out;
+  std::vector<uint8_t> buf(64 * 1500);
+  for (size_t i = 0; i < max_batches; ++i) {
+    auto b = ep.send(MutBytes{buf}, now);
+    if (!b.bytes) break;
+    for (size_t off = 0; off < b.bytes; off += b.segment_size) {
+      const size_t n = std::min(b.segment_size, b.bytes - off);
+      out.emplace_back(buf.begin() + static_cast<std::ptrdiff_t>(off),
+                       buf.begin() + static_cast<std::ptrdiff_t>(off + n));
+    }
+  }
+  return out;
+}
+
 // One packet taken out of a datagram and opened; frames decoded from
 // `plaintext` (views into it, so keep the struct alive while using them).
 struct OpenedPacket {
   quic::PacketType type = quic::PacketType::one_rtt;
-  uint64_t pn = 0;
+  uint64_t pn = 0;      // decoded as if nothing was received before
+  bool key_phase = false;
   std::vector<uint8_t> plaintext;
   std::vector<quic::Frame> frames;
   bool frames_ok = true;  // every frame decoded
@@ -183,6 +211,7 @@ inline std::vector<OpenedPacket> open_packets(const std::vector<Datagram>& datag
       OpenedPacket p;
       p.type = hdr->type;
       p.pn = up->pn;
+      p.key_phase = up->key_phase;
       p.plaintext.assign(up->payload.begin(), up->payload.end());
       Reader r{Bytes{p.plaintext}};
       while (!r.empty()) {

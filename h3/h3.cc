@@ -1,1 +1,0 @@
-// HTTP/3 layer: not written yet (issue 6).

@@ -1,0 +1,28 @@
+// HPACK Huffman code (RFC 7541 §5.2, Appendix B), used by QPACK string
+// literals (RFC 9204 §4.1.2).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wt::h3 {
+
+inline constexpr unsigned kHuffmanEos = 256;
+
+// The code of symbol `sym` (0..256), right-aligned, and its length in bits.
+uint32_t huffman_code(unsigned sym);
+uint8_t huffman_code_length(unsigned sym);
+
+// Bytes the Huffman encoding of `s` takes (padding included).
+size_t huffman_encoded_size(std::string_view s);
+// Writes exactly huffman_encoded_size(s) bytes at `out`, padded with the most
+// significant bits of EOS (RFC 7541 §5.2).
+void huffman_encode(std::string_view s, uint8_t* out);
+// Appends the decoding of `in` to `out`. False (and `out` unspecified) on a
+// decoding error: EOS in the string, padding longer than 7 bits, or padding
+// that is not a prefix of EOS (RFC 7541 §5.2).
+bool huffman_decode(std::span<const uint8_t> in, std::string& out);
+
+}  // namespace wt::h3
