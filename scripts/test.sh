@@ -30,7 +30,7 @@ step "clang build (everything, -Werror) with libFuzzer targets"
 ninja -C build/fuzz
 mkdir -p build/fuzz/corpus
 for f in build/fuzz/fuzz/fuzz_*; do
-  [ -x "$f" ] || continue
+  [ -f "$f" ] && [ -x "$f" ] || continue
   name=$(basename "$f")
   mkdir -p "build/fuzz/corpus/$name"
   seeds=()
