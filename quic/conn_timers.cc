@@ -60,10 +60,6 @@ void Connection::on_timeout(Time now) {
     timeout_outcome_.clear();
     recovery_.on_timeout(now, timeout_outcome_);
     if (timeout_outcome_.kind == TimeoutOutcome::Kind::loss) {
-      for (int i = 0; i < kNumPnSpaces; ++i) {
-        // Losses come from one space per expiry; route by frame kind.
-        (void)i;
-      }
       on_packets_lost(timeout_outcome_.space, timeout_outcome_.lost);
     } else if (timeout_outcome_.kind == TimeoutOutcome::Kind::pto) {
       Space& sp = spaces_[static_cast<int>(timeout_outcome_.space)];

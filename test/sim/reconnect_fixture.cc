@@ -1,37 +1,12 @@
 #include "test/sim/reconnect_fixture.h"
 
-#include <stdexcept>
-
-#include "lib/certgen.h"
-
 namespace wt::sim::reconnect {
 
 using quic::Connection;
 using quic::Event;
 
 const TlsPair& tls_pair() {
-  static const TlsPair pair = [] {
-    certgen::Options o;
-    o.dns_names = {"sim.test"};
-    auto cert = certgen::self_signed(o);
-    if (!cert) throw std::runtime_error("certgen failed");
-    quic::TlsConfigOptions so;
-    so.role = quic::TlsRole::server;
-    so.alpn = {"wtsim"};
-    so.cert_chain_pem = cert->cert_pem;
-    so.private_key_pem = cert->key_pem;
-    so.early_data = true;
-    quic::TlsConfigOptions co;
-    co.role = quic::TlsRole::client;
-    co.alpn = {"wtsim"};
-    co.verify = quic::CertVerify::none;
-    co.server_name = "sim.test";
-    co.early_data = true;
-    auto s = quic::TlsConfig::create(so);
-    auto c = quic::TlsConfig::create(co);
-    if (!s || !c) throw std::runtime_error("TlsConfig::create failed");
-    return TlsPair{*c, *s};
-  }();
+  static const TlsPair pair = make_tls_pair(true);
   return pair;
 }
 

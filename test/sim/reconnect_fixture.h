@@ -24,9 +24,7 @@ inline constexpr uint64_t kDownKey = 0xd0ec0de;
 
 // TLS configs with session tickets and early data enabled on both sides
 // (made once; the ticket keys live in the server's SSL_CTX).
-struct TlsPair {
-  std::shared_ptr<quic::TlsConfig> client, server;
-};
+using sim::TlsPair;
 const TlsPair& tls_pair();
 
 struct ClientConn {

@@ -25,37 +25,37 @@ inline uint64_t pattern_word(uint64_t key, uint64_t word) {
   return splitmix(word ^ (key * 0xd1b54a32d192ed03ULL));
 }
 
-struct TlsPair {
-  std::shared_ptr<quic::TlsConfig> client, server;
-};
-
 // One certificate and TLS context pair for every scenario (BoringSSL key
 // generation is the slowest part of a short scenario).
 const TlsPair& tls_pair() {
-  static const TlsPair pair = [] {
-    certgen::Options o;
-    o.dns_names = {"sim.test"};
-    auto cert = certgen::self_signed(o);
-    if (!cert) throw std::runtime_error("certgen failed");
-    quic::TlsConfigOptions so;
-    so.role = quic::TlsRole::server;
-    so.alpn = {"wtsim"};
-    so.cert_chain_pem = cert->cert_pem;
-    so.private_key_pem = cert->key_pem;
-    quic::TlsConfigOptions co;
-    co.role = quic::TlsRole::client;
-    co.alpn = {"wtsim"};
-    co.verify = quic::CertVerify::none;
-    co.server_name = "sim.test";
-    auto s = quic::TlsConfig::create(so);
-    auto c = quic::TlsConfig::create(co);
-    if (!s || !c) throw std::runtime_error("TlsConfig::create failed");
-    return TlsPair{*c, *s};
-  }();
+  static const TlsPair pair = make_tls_pair(false);
   return pair;
 }
 
 }  // namespace
+
+TlsPair make_tls_pair(bool early_data) {
+  certgen::Options o;
+  o.dns_names = {"sim.test"};
+  auto cert = certgen::self_signed(o);
+  if (!cert) throw std::runtime_error("certgen failed");
+  quic::TlsConfigOptions so;
+  so.role = quic::TlsRole::server;
+  so.alpn = {"wtsim"};
+  so.cert_chain_pem = cert->cert_pem;
+  so.private_key_pem = cert->key_pem;
+  so.early_data = early_data;
+  quic::TlsConfigOptions co;
+  co.role = quic::TlsRole::client;
+  co.alpn = {"wtsim"};
+  co.verify = quic::CertVerify::none;
+  co.server_name = "sim.test";
+  co.early_data = early_data;
+  auto s = quic::TlsConfig::create(so);
+  auto c = quic::TlsConfig::create(co);
+  if (!s || !c) throw std::runtime_error("TlsConfig::create failed");
+  return TlsPair{*c, *s};
+}
 
 void pattern_fill(uint64_t key, uint64_t offset, MutBytes out) {
   size_t i = 0;

@@ -17,6 +17,13 @@
 
 namespace wt::sim {
 
+// TLS configs for simulated peers: a fresh self-signed certificate, ALPN
+// "wtsim", no verification; with session tickets' early data when asked.
+struct TlsPair {
+  std::shared_ptr<quic::TlsConfig> client, server;
+};
+TlsPair make_tls_pair(bool early_data);
+
 const char* cc_name(quic::CongestionControl cc);
 
 // Deterministic content: the byte at `offset` of the data keyed by `key`.
