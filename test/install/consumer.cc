@@ -1,0 +1,19 @@
+// Built against an installed wtcpp with only `pkg-config wtcpp`: touches each
+// installed layer (lib, lib/io, quic, h3, net) so a missing header or
+// library fails the link.
+#include <cstdio>
+
+#include "h3/qpack_encoder.h"
+#include "lib/io/loop.h"
+#include "lib/varint.h"
+#include "net/quic_driver.h"
+#include "quic/connection_id.h"
+
+int main() {
+  uint8_t buf[8];
+  size_t n = static_cast<size_t>(wt::varint_encode(buf, 494878333) - buf);
+  auto loop = wt::io::Loop::create();
+  if (!loop) return 1;
+  std::printf("varint %zu bytes, loop backend ok\n", n);
+  return n == 4 ? 0 : 1;
+}
