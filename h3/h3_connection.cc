@@ -35,6 +35,10 @@ namespace {
 
 Error usage(const char* detail) { return h3_error(H3Error::internal_error, detail); }
 
+// DATA frames up to this payload size are copied together with their header
+// into one QUIC write: cheaper than a second stream_write call.
+constexpr size_t kCoalescedDataFrame = 4096;
+
 uint64_t decoder_section_limit(uint64_t v) {
   return v == kUnlimited ? QpackDecoder::kNoLimit : v;
 }
@@ -85,9 +89,12 @@ Connection::Stream* Connection::find(uint64_t id) {
 
 void Connection::process() {
   maybe_start();
+  in_process_ = true;
   while (auto e = quic_.poll_event()) on_quic_event(*e);
+  in_process_ = false;
   maybe_start();
   if (!closed_) {
+    flush_qpack();
     flush_all();
     release_done_streams();
     maybe_close_after_goaway();
@@ -122,13 +129,20 @@ void Connection::on_quic_event(const quic::Event& e) {
     case T::datagram_received: on_datagram(e.data); break;
     case T::connection_closed: break;
   }
-  if (!closed_) flush_qpack();
+  if (!closed_ && !in_process_) flush_qpack();
 }
 
 std::optional<Event> Connection::poll_event() {
-  if (events_.empty()) return std::nullopt;
-  Event e = std::move(events_.front());
-  events_.pop_front();
+  if (event_head_ == events_.size()) return std::nullopt;
+  Event e = std::move(events_[event_head_++]);
+  if (event_head_ == events_.size()) {
+    events_.clear();
+    event_head_ = 0;
+  } else if (event_head_ >= 64 && event_head_ * 2 >= events_.size()) {
+    // Never drained to empty: drop the consumed front now and then.
+    events_.erase(events_.begin(), events_.begin() + static_cast<ptrdiff_t>(event_head_));
+    event_head_ = 0;
+  }
   return e;
 }
 
@@ -217,13 +231,18 @@ void Connection::maybe_start() {
 
 // ---------------------------------------------------------------- writing
 
-void Connection::queue(uint64_t id, SendQueue& q, Bytes data) {
+void Connection::queue(uint64_t id, SendQueue& q, Bytes data, bool fin) {
+  if (fin) q.fin = true;
   if (q.empty() && !q.fin_written) {
     q.bytes.clear();
     q.off = 0;
-    auto r = quic_.stream_write(id, data, false);
+    auto r = quic_.stream_write(id, data, q.fin);
     if (!r.ok()) return;  // the stream was reset: nothing more goes out
     data = data.subspan(*r);
+    if (data.empty() && q.fin) {
+      q.fin_written = true;  // QUIC took everything, FIN included
+      return;
+    }
   }
   if (data.empty()) return;
   if (q.off > 0 && q.off * 2 > q.bytes.size()) {
@@ -293,22 +312,23 @@ void Connection::on_stream_writable(uint64_t id) {
 }
 
 Status Connection::write_headers(Stream& s, const HeaderList& fields, bool end_stream) {
-  std::vector<uint8_t> block;
+  // The frame is built in place: room for the longest frame header, the
+  // field section after it, then the header right in front of the section.
+  constexpr size_t kRoom = varint_size(frame_type::headers) + 8;
+  frame_buf_.resize(kRoom);
   // Fails when the section exceeds the peer's SETTINGS_MAX_FIELD_SECTION_SIZE
   // (RFC 9114 §4.2.2); nothing is sent then.
-  WT_TRY(encoder_.encode(s.id, fields, block));
+  WT_TRY(encoder_.encode(s.id, fields, frame_buf_));
   flush_qpack();  // RFC 9204 §2.1.2: the inserts it references go first
-  std::vector<uint8_t> frame;
-  frame.reserve(frame_header_size(frame_type::headers, block.size()) + block.size());
-  append_frame_header(frame, frame_type::headers, block.size());
-  append_bytes(frame, block);
-  queue(s.id, s.out, frame);
+  const uint64_t len = frame_buf_.size() - kRoom;
+  const size_t header = frame_header_size(frame_type::headers, len);
+  uint8_t* start = frame_buf_.data() + kRoom - header;
+  varint_encode(varint_encode(start, frame_type::headers), len);
   if (end_stream) {
-    s.out.fin = true;
     s.send_closed = true;
     s.send = SendPhase::done;
-    flush(s.id, s.out);
   }
+  queue(s.id, s.out, Bytes{start, header + static_cast<size_t>(len)}, end_stream);
   return {};
 }
 
@@ -354,10 +374,12 @@ Status Connection::send_response(uint64_t stream_id, const HeaderList& headers, 
   if (s->send != SendPhase::headers || s->send_closed) return usage("response already sent");
   if (!s->request_received) return usage("no request yet");
   int status = 0;
-  if (auto v = find_field(headers, ":status"); v && v->size() == 3) status = std::atoi(std::string(*v).c_str());
   if (cfg_.validate_outgoing) {
     WT_ASSIGN(ResponseHead h, validate_response(headers));
     if (h.informational() && end_stream) return usage("informational response cannot end the stream");
+    status = h.status;
+  } else if (auto v = find_field(headers, ":status"); v && v->size() == 3) {
+    for (size_t k = 0; k < v->size() && (*v)[k] >= '0' && (*v)[k] <= '9'; ++k) status = status * 10 + ((*v)[k] - '0');
   }
   const bool informational = status >= 100 && status < 200;
   WT_TRY(write_headers(*s, headers, end_stream));
@@ -375,6 +397,13 @@ Result<size_t> Connection::send_data(uint64_t stream_id, Bytes data, bool fin) {
   if (s->send != SendPhase::body || s->send_closed) return usage("stream not sending a body");
   flush(stream_id, s->out);
   if (!s->out.empty()) {
+    if (data.empty() && fin) {
+      // Nothing to take, so the FIN applies: it follows the queued bytes.
+      s->out.fin = true;
+      s->send_closed = true;
+      s->send = SendPhase::done;
+      return size_t{0};
+    }
     s->app_blocked = true;
     return size_t{0};
   }
@@ -393,11 +422,19 @@ Result<size_t> Connection::send_data(uint64_t stream_id, Bytes data, bool fin) {
       // One DATA frame whose payload fits the room; the few header bytes
       // that may not fit wait in the stream's queue.
       size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), room));
+      const bool last = fin && n == data.size();
       uint8_t hdr[16];
       uint8_t* end = varint_encode(varint_encode(hdr, frame_type::data), n);
       Bytes header{hdr, static_cast<size_t>(end - hdr)};
-      queue(stream_id, s->out, header);
-      queue(stream_id, s->out, data.first(n));
+      if (n <= kCoalescedDataFrame) {
+        // Small: header and payload (and the FIN) in one stream_write.
+        frame_buf_.assign(header.begin(), header.end());
+        append_bytes(frame_buf_, data.first(n));
+        queue(stream_id, s->out, frame_buf_, last);
+      } else {
+        queue(stream_id, s->out, header);
+        queue(stream_id, s->out, data.first(n), last);
+      }
       taken = n;
     }
   }

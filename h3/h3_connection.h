@@ -144,7 +144,7 @@ class Connection {
   // For callers that poll the QUIC events themselves.
   void on_quic_event(const quic::Event& e);
   std::optional<Event> poll_event();
-  bool has_events() const { return !events_.empty(); }
+  bool has_events() const { return event_head_ < events_.size(); }
 
   // ---- requests and responses
   // Client: opens a request stream and sends HEADERS. Fails before the QUIC
@@ -269,7 +269,9 @@ class Connection {
   void maybe_start();
   Result<uint64_t> open_critical_stream(uint64_t type, SendQueue& q);
   Settings build_local_settings() const;
-  void queue(uint64_t id, SendQueue& q, Bytes data);
+  // With `fin`, the stream ends after `data` (in the same stream_write when
+  // nothing is queued before it).
+  void queue(uint64_t id, SendQueue& q, Bytes data, bool fin = false);
   void flush(uint64_t id, SendQueue& q);
   void flush_all();
   void flush_qpack();
@@ -342,8 +344,15 @@ class Connection {
   std::optional<uint64_t> goaway_received_;
   std::optional<uint64_t> max_push_id_received_;
 
-  std::deque<Event> events_;
+  // A FIFO that keeps its storage: poll_event() advances event_head_ (a
+  // deque would allocate and free a block every few events).
+  std::vector<Event> events_;
+  size_t event_head_ = 0;
   std::vector<uint8_t> scratch_;
+  std::vector<uint8_t> frame_buf_;  // a HEADERS frame, or a small DATA frame, being written
+  // Inside process(): QPACK decoder-stream bytes (Section Acknowledgments)
+  // are written once at its end rather than after every field section.
+  bool in_process_ = false;
 };
 
 }  // namespace wt::h3

@@ -415,8 +415,10 @@ void Connection::pump(Stream& s) {
     }
     if (!s.quic_readable) return;
     // Read no further than the current frame, so DATA payloads stay in
-    // QUIC until the application asks for them.
-    size_t want = static_cast<size_t>(std::min<uint64_t>(s.parser.wanted(), scratch_.size()));
+    // QUIC until the application asks for them. A frame header has at least
+    // two bytes (type and length varints): take both at once.
+    const uint64_t wanted = s.parser.at_boundary() ? 2 : s.parser.wanted();
+    size_t want = static_cast<size_t>(std::min<uint64_t>(wanted, scratch_.size()));
     auto r = quic_.stream_read(s.id, MutBytes{scratch_.data(), want});
     if (!r.ok()) return;  // reset: the stream_reset event follows
     if (r->bytes == 0 && !r->fin) {
@@ -500,7 +502,8 @@ void Connection::decode_headers(Stream& s, Bytes block) {
 }
 
 void Connection::on_decoded(Stream& s, Result<HeaderList> fields) {
-  flush_qpack();  // Section Acknowledgment
+  // Section Acknowledgment: process() writes them all at its end.
+  if (!in_process_) flush_qpack();
   if (!fields.ok()) {
     if (is_stream_error(fields.error())) abort_stream(s, code(H3Error::message_error));
     else fail(fields.error());  // QPACK_DECOMPRESSION_FAILED

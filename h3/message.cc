@@ -1,5 +1,7 @@
 #include "h3/message.h"
 
+#include <array>
+
 #include "h3/h3_error.h"
 
 namespace wt::h3 {
@@ -8,12 +10,18 @@ namespace {
 
 Error malformed(const char* detail) { return h3_error(H3Error::message_error, detail); }
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  for (char t : std::string_view{"!#$%&'*+-.^_`|~"})
-    if (c == t) return true;
-  return false;
-}
+// By byte: bit 0 = RFC 9110 §5.6.2 tchar, bit 1 = also allowed in an HTTP/3
+// field name (RFC 9114 §4.2: no uppercase).
+constexpr std::array<uint8_t, 256> kTchar = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = 3;
+  for (int c = '0'; c <= '9'; ++c) t[c] = 3;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = 1;
+  for (char c : std::string_view{"!#$%&'*+-.^_`|~"}) t[static_cast<uint8_t>(c)] = 3;
+  return t;
+}();
+
+bool is_tchar(char c) { return kTchar[static_cast<uint8_t>(c)] != 0; }
 
 // RFC 9110 §8.6: 1*DIGIT; identical repeated values may be accepted.
 Status parse_content_length(std::string_view v, std::optional<uint64_t>& out) {
@@ -48,7 +56,7 @@ Status check_regular_fields(std::span<const HeaderField> fields, size_t first,
     if (!valid_field_name(f.name)) return malformed("invalid field name");
     if (!valid_field_value(f.value)) return malformed("invalid field value");
     if (is_connection_specific_field(f.name, f.value)) return malformed("connection-specific field");
-    if (content_length && f.name == "content-length")
+    if (content_length && std::string_view{f.name} == "content-length")
       WT_TRY(parse_content_length(f.value, *content_length));
   }
   return {};
@@ -59,13 +67,15 @@ Status check_regular_fields(std::span<const HeaderField> fields, size_t first,
 bool valid_field_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name)
-    if (!is_tchar(c) || (c >= 'A' && c <= 'Z')) return false;
+    if (!(kTchar[static_cast<uint8_t>(c)] & 2)) return false;
   return true;
 }
 
 bool valid_field_value(std::string_view value) {
-  for (char c : value)
-    if (c == '\0' || c == '\r' || c == '\n') return false;
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= '\r' && (u == '\0' || u == '\r' || u == '\n')) return false;  // one test per byte
+  }
   return true;
 }
 
@@ -105,18 +115,28 @@ Result<RequestHead> validate_request(std::span<const HeaderField> fields, const 
   // only those defined for requests.
   for (; i < fields.size() && !fields[i].name.empty() && fields[i].name[0] == ':'; ++i) {
     const HeaderField& f = fields[i];
-    auto take = [&](bool& have, std::string& dst) -> Status {
-      if (have) return malformed("duplicate pseudo-header");
-      have = true;
-      dst = f.value;
-      return {};
-    };
-    if (f.name == ":method") WT_TRY(take(have_method, h.method));
-    else if (f.name == ":scheme") WT_TRY(take(have_scheme, h.scheme));
-    else if (f.name == ":authority") WT_TRY(take(have_authority, h.authority));
-    else if (f.name == ":path") WT_TRY(take(have_path, h.path));
-    else if (f.name == ":protocol") WT_TRY(take(have_protocol, h.protocol));  // RFC 9220 §3
-    else return malformed("unknown or response pseudo-header in request");
+    const std::string_view n = f.name;
+    bool* have = nullptr;
+    std::string* dst = nullptr;
+    switch (n.size()) {  // by length first: one comparison per field
+      case 5:
+        if (n == ":path") have = &have_path, dst = &h.path;
+        break;
+      case 7:
+        if (n == ":method") have = &have_method, dst = &h.method;
+        else if (n == ":scheme") have = &have_scheme, dst = &h.scheme;
+        break;
+      case 9:
+        if (n == ":protocol") have = &have_protocol, dst = &h.protocol;  // RFC 9220 §3
+        break;
+      case 10:
+        if (n == ":authority") have = &have_authority, dst = &h.authority;
+        break;
+    }
+    if (!have) return malformed("unknown or response pseudo-header in request");
+    if (*have) return malformed("duplicate pseudo-header");
+    *have = true;
+    *dst = f.value;
     if (!valid_field_value(f.value)) return malformed("invalid pseudo-header value");
   }
   WT_TRY(check_regular_fields(fields, i, &h.content_length));
@@ -145,7 +165,7 @@ Result<RequestHead> validate_request(std::span<const HeaderField> fields, const 
   if (!have_scheme || h.scheme.empty()) return malformed("missing :scheme");
   if (!have_path) return malformed("missing :path");
   auto host = find_field(fields, "host");
-  if (h.scheme == "http" || h.scheme == "https") {
+  if (const std::string_view scheme = h.scheme; scheme == "http" || scheme == "https") {
     if (h.path.empty()) return malformed("empty :path");
     // The authority is mandatory: in :authority or Host, equal if both.
     if (!have_authority && !host) return malformed("no :authority or host");
@@ -163,7 +183,7 @@ Result<ResponseHead> validate_response(std::span<const HeaderField> fields) {
   for (; i < fields.size() && !fields[i].name.empty() && fields[i].name[0] == ':'; ++i) {
     const HeaderField& f = fields[i];
     // RFC 9114 §4.3.2: :status is the only response pseudo-header.
-    if (f.name != ":status") return malformed("request or unknown pseudo-header in response");
+    if (std::string_view{f.name} != ":status") return malformed("request or unknown pseudo-header in response");
     if (have_status) return malformed("duplicate :status");
     have_status = true;
     const std::string& v = f.value;

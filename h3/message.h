@@ -17,9 +17,9 @@ struct RequestHead {
   std::string method, scheme, authority, path;
   std::string protocol;  // :protocol (extended CONNECT), empty if absent
   std::optional<uint64_t> content_length;
-  bool is_connect() const { return method == "CONNECT"; }
+  bool is_connect() const { return std::string_view{method} == "CONNECT"; }
   bool is_extended_connect() const { return is_connect() && !protocol.empty(); }
-  bool is_head() const { return method == "HEAD"; }
+  bool is_head() const { return std::string_view{method} == "HEAD"; }
 };
 
 struct ResponseHead {

@@ -94,6 +94,8 @@ Result<QpackDecoder::Decoded> QpackDecoder::decode(uint64_t stream_id, Bytes blo
 Result<HeaderList> QpackDecoder::decode_section(uint64_t stream_id, Bytes lines, uint64_t ric,
                                                 uint64_t base) {
   HeaderList out;
+  // At least a byte per field line; most take a few.
+  out.reserve(std::min<size_t>(lines.size() / 2 + 1, 32));
   const Status s = decode_lines(lines, ric, base, out);
   if (!s.ok() && s.error().code != qpack_error::field_section_too_large) return s.error();
   if (ric > 0) {

@@ -56,9 +56,19 @@ struct DriverOptions {
 };
 
 struct DriverStats {
-  uint64_t recv_batches = 0, recv_datagrams = 0;
-  uint64_t send_batches = 0, send_datagrams = 0, send_bytes = 0;
+  uint64_t recv_batches = 0, recv_datagrams = 0;  // GRO batches and their datagrams
+  uint64_t send_batches = 0, send_datagrams = 0, send_bytes = 0;  // GSO batches pulled
   uint64_t dispatches = 0, connections_removed = 0;
+  // ACK frames of connections already removed (QuicDriver::totals() adds
+  // the live ones).
+  uint64_t ack_frames_sent = 0, ack_frames_received = 0;
+
+  double send_segments_per_batch() const {
+    return send_batches ? static_cast<double>(send_datagrams) / static_cast<double>(send_batches) : 0;
+  }
+  double recv_segments_per_batch() const {
+    return recv_batches ? static_cast<double>(recv_datagrams) / static_cast<double>(recv_batches) : 0;
+  }
 };
 
 class QuicDriver final : public io::UdpHandler {
@@ -81,6 +91,8 @@ class QuicDriver final : public io::UdpHandler {
   bool gso() const { return gso_; }
   bool gro() const { return gro_; }
   const DriverStats& stats() const { return stats_; }
+  // stats() plus the ACK counts of the live connections.
+  DriverStats totals();
 
   // A client connection to `remote`, with the endpoint's connection template
   // or `config`. Its Initial goes out in this loop iteration.
@@ -117,6 +129,7 @@ class QuicDriver final : public io::UdpHandler {
 
   QuicDriver(io::Loop& loop, QuicApp& app, const quic::EndpointConfig& config);
   void dispatch(Time now);
+  bool any_events();
   void receive_on(size_t sock, const io::DatagramBatchView& batch, Time now);
   size_t send_on(size_t sock, io::SendBuffer& out, Time now);
   size_t socket_for(const quic::SendBatch& b) const;

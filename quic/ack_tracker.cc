@@ -18,7 +18,10 @@ void AckTracker::on_packet_received(uint64_t pn, bool ack_eliciting, Ecn ecn, Ti
   switch (ecn) {
     case Ecn::ect0: ++ecn_.ect0; break;
     case Ecn::ect1: ++ecn_.ect1; break;
-    case Ecn::ce: ++ecn_.ce; break;
+    case Ecn::ce:
+      ++ecn_.ce;
+      out_of_order_ = true;  // RFC 9000 §13.2.1: CE-marked packets are acknowledged at once
+      break;
     default: break;
   }
   const bool newest = ranges_.empty() || pn > ranges_.front().largest;
@@ -70,11 +73,23 @@ void AckTracker::on_packet_received(uint64_t pn, bool ack_eliciting, Ecn ecn, Ti
 bool AckTracker::ack_due(Time now) const {
   if (!ack_pending_) return false;
   if (immediate_ || out_of_order_) return true;
-  if (eliciting_since_ack_ >= threshold_) return true;
+  if (eliciting_since_ack_ >= threshold_) {
+    // RFC 9000 §13.2.2 allows other strategies than every second packet: a
+    // bulk receiver ACKs once per interval (or per burst of packets).
+    if (interval_ == Duration::zero() || eliciting_since_ack_ >= interval_max_packets_) return true;
+    if (now >= last_ack_sent_ + interval_) return true;
+  }
   return now >= ack_deadline_;
 }
 
-void AckTracker::on_ack_sent() {
+Time AckTracker::ack_deadline() const {
+  if (ack_pending_ && interval_ > Duration::zero() && eliciting_since_ack_ >= threshold_)
+    return std::min(ack_deadline_, last_ack_sent_ + interval_);
+  return ack_deadline_;
+}
+
+void AckTracker::on_ack_sent(Time now) {
+  last_ack_sent_ = now;
   ack_pending_ = false;
   out_of_order_ = false;
   eliciting_since_ack_ = 0;

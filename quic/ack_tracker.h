@@ -27,12 +27,14 @@ class AckTracker {
   void on_packet_received(uint64_t pn, bool ack_eliciting, Ecn ecn, Time now);
 
   // Whether an ACK frame should go out now, given the ack-eliciting
-  // threshold and the ack-delay timer (RFC 9000 §13.2.1/13.2.2).
+  // threshold, the ACK interval and the ack-delay timer (RFC 9000
+  // §13.2.1/13.2.2).
   bool ack_due(Time now) const;
   // Whether there is anything to acknowledge at all.
   bool has_unacked() const { return !ranges_.empty() && ack_pending_; }
-  // Deadline of the max_ack_delay timer, or infinite.
-  Time ack_deadline() const { return ack_deadline_; }
+  // When an ACK becomes due without further packets (the max_ack_delay
+  // timer, or the end of the ACK interval), or infinite.
+  Time ack_deadline() const;
 
   // Ranges, newest first, for an ACK frame.
   const std::vector<AckRange>& ranges() const { return ranges_; }
@@ -42,7 +44,8 @@ class AckTracker {
   bool has_ecn() const { return (ecn_.ect0 | ecn_.ect1 | ecn_.ce) != 0; }
 
   // Called when an ACK frame reflecting the current state was sent.
-  void on_ack_sent();
+  void on_ack_sent(Time now);
+  void on_ack_sent() { on_ack_sent(Time{}); }
   // Called when a packet carrying one of our ACKs with this largest
   // acknowledged was itself acknowledged: older ranges need no repeating.
   void on_ack_acked(uint64_t largest_acked);
@@ -53,6 +56,15 @@ class AckTracker {
   void set_ack_eliciting_threshold(uint32_t n) { threshold_ = n ? n : 1; }
   // Initial and Handshake packets are acknowledged immediately (§13.2.1).
   void set_immediate(bool v) { immediate_ = v; }
+  // ACK rate limit for bulk receivers (quic/ack_frequency.cc): once the
+  // threshold is met, the next ACK waits until `interval` after the last
+  // one, unless `max_packets` ack-eliciting packets are unacknowledged.
+  // Reordering and ECN-CE still get immediate ACKs. Zero: no limit.
+  void set_ack_interval(Duration interval, uint32_t max_packets) {
+    interval_ = interval;
+    interval_max_packets_ = max_packets ? max_packets : 1;
+  }
+  Duration ack_interval() const { return interval_; }
   size_t packets_received() const { return received_; }
 
  private:
@@ -64,6 +76,9 @@ class AckTracker {
   EcnCounts ecn_;
   uint32_t threshold_ = 2;
   uint32_t eliciting_since_ack_ = 0;
+  Duration interval_{0};
+  uint32_t interval_max_packets_ = UINT32_MAX;
+  Time last_ack_sent_{};
   bool ack_pending_ = false;
   bool immediate_ = false;
   bool out_of_order_ = false;

@@ -12,8 +12,11 @@
 // on_app_limited() when it stopped sending for lack of data while the window
 // had room. The controller leaves that state by itself when a send fills
 // the window (bytes_in_flight + max_datagram_size > cwnd). While
-// app-limited the window does not grow. A connection that never calls
-// on_app_limited() gets unconditional growth.
+// app-limited the window does not grow. Independently, the controllers
+// track how much of the window each round trip actually used (from the
+// bytes_in_flight of on_packet_sent) and do not grow an underused window,
+// whatever held the sender back (window_controller.h), once
+// set_window_validation(true) was called (connections do).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -66,6 +69,9 @@ class CongestionController {
   virtual void on_persistent_congestion(Time now) = 0;
   // RFC 9002 §7.8: see the header comment.
   virtual void on_app_limited(Time now) = 0;
+  // Data was waiting and the window had room, but pacing held it back:
+  // RFC 9002 §7.8 counts that as a used window.
+  virtual void on_pacing_limited(Time now) = 0;
   // PMTU changed (RFC 9002 §7.2): recompute the initial/minimum windows.
   virtual void set_max_datagram_size(uint32_t max_datagram_size) = 0;
   // Back to the initial window (Retry, RFC 9002 §6.3; new path, RFC 9000 §9.4).
@@ -78,6 +84,11 @@ class CongestionController {
   // period (RFC 9002 §7.3.2).
   virtual bool in_recovery(Time time_sent) const = 0;
   virtual bool app_limited() const = 0;
+  // The current round trip filled the window (RFC 9002 §7.8).
+  virtual bool cwnd_limited() const = 0;
+  // Do not grow a window the sender did not fill (RFC 9002 §7.8; RFC 7661
+  // calls it congestion window validation). Off by default.
+  virtual void set_window_validation(bool on) = 0;
   virtual uint32_t max_datagram_size() const = 0;
 
   // RFC 9002 §7: a sender MUST NOT send if bytes_in_flight >= cwnd (probes

@@ -95,10 +95,24 @@ Status Connection::on_retire_connection_id(const RetireConnectionIdFrame& f) {
 
 void Connection::take_cid_changes(std::vector<ConnectionId>& added,
                                   std::vector<ConnectionId>& removed) {
-  added.insert(added.end(), cids_added_.begin(), cids_added_.end());
-  removed.insert(removed.end(), cids_removed_.begin(), cids_removed_.end());
-  cids_added_.clear();
-  cids_removed_.clear();
+  // Called for every datagram, but changes are rare: keep no storage.
+  if (!cids_added_.empty()) {
+    added.insert(added.end(), cids_added_.begin(), cids_added_.end());
+    std::vector<ConnectionId>().swap(cids_added_);
+  }
+  if (!cids_removed_.empty()) {
+    removed.insert(removed.end(), cids_removed_.begin(), cids_removed_.end());
+    std::vector<ConnectionId>().swap(cids_removed_);
+  }
+}
+
+void Connection::routing_cids(std::vector<ConnectionId>& out) const {
+  out.push_back(original_dcid_);  // a server is first reached by the client's choice
+  out.push_back(local_scid_);
+  for (const LocalCid& c : local_cids_) out.push_back(c.cid);
+  // Not yet taken by the endpoint.
+  out.insert(out.end(), cids_added_.begin(), cids_added_.end());
+  out.insert(out.end(), cids_removed_.begin(), cids_removed_.end());
 }
 
 }  // namespace wt::quic

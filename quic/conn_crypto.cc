@@ -27,6 +27,90 @@ static std::optional<PnSpace> space_of(EncryptionLevel l) {
   }
 }
 
+// ------------------------------------------------------------ CRYPTO streams
+//
+// A space's CRYPTO stream objects are made when data first needs them and
+// freed once they hold nothing (all sent data acknowledged, all received data
+// handed to TLS) and when the space is discarded: after the handshake an idle
+// connection keeps none. A later object continues at the stream offset where
+// the last one ended (crypto_*_base).
+
+SendStream& Connection::crypto_sender(Space& s) {
+  // CRYPTO data has no flow control; TLS bounds what it buffers (RFC 9000 §7.5).
+  if (!s.crypto_send) s.crypto_send = std::make_unique<SendStream>(UINT64_MAX / 4, UINT64_MAX / 4);
+  return *s.crypto_send;
+}
+
+void Connection::crypto_on_acked(PnSpace space, const SentFrame& f) {
+  Space& sp = spaces_[static_cast<int>(space)];
+  if (!sp.crypto_send || f.offset + f.length <= sp.crypto_send_base) return;  // freed: all acked
+  const uint64_t skip = sp.crypto_send_base > f.offset ? sp.crypto_send_base - f.offset : 0;
+  (void)sp.crypto_send->on_acked(f.offset + skip - sp.crypto_send_base, f.length - skip, false);
+  release_crypto_streams(sp);
+}
+
+void Connection::crypto_on_lost(PnSpace space, const SentFrame& f) {
+  Space& sp = spaces_[static_cast<int>(space)];
+  if (sp.discarded || !sp.crypto_send || f.offset + f.length <= sp.crypto_send_base) return;
+  const uint64_t skip = sp.crypto_send_base > f.offset ? sp.crypto_send_base - f.offset : 0;
+  sp.crypto_send->on_lost(f.offset + skip - sp.crypto_send_base, f.length - skip, false);
+}
+
+void Connection::release_crypto_streams(Space& s) {
+  if (s.crypto_send && s.crypto_send->buffered() == 0 && !s.crypto_send->wants_to_send()) {
+    s.crypto_send_base += s.crypto_send->written();
+    s.crypto_send.reset();
+  }
+  // Everything received was read, and nothing arrived out of order.
+  if (s.crypto_recv && s.crypto_recv->readable_bytes() == 0 &&
+      s.crypto_recv->range_count() == (s.crypto_recv->read_offset() > 0 ? 1u : 0u)) {
+    s.crypto_recv_base += s.crypto_recv->read_offset();
+    s.crypto_recv.reset();
+  }
+}
+
+Status Connection::on_crypto(PnSpace space, const CryptoFrame& f, Time now) {
+  Space& sp = spaces_[static_cast<int>(space)];
+  // The rest of a packet whose space was discarded while it was processed.
+  if (sp.discarded) return {};
+  // Bytes below the base were received and handed to TLS already.
+  uint64_t offset = f.offset;
+  Bytes data = f.data;
+  if (offset + data.size() <= sp.crypto_recv_base) return {};
+  if (offset < sp.crypto_recv_base) {
+    data = data.subspan(static_cast<size_t>(sp.crypto_recv_base - offset));
+    offset = sp.crypto_recv_base;
+  }
+  if (!sp.crypto_recv)
+    sp.crypto_recv = std::make_unique<RecvStream>(kCryptoBufferLimit, kCryptoBufferLimit);
+  auto r = sp.crypto_recv->on_stream_frame(offset - sp.crypto_recv_base, data, false);
+  if (!r.ok()) {
+    // RFC 9000 §7.5: more buffered CRYPTO data than we accept.
+    return Error(TransportError::crypto_buffer_exceeded, "too much out-of-order CRYPTO data",
+                 frame_type::crypto);
+  }
+  // Hand contiguous bytes to TLS.
+  bool fed = false;
+  while (true) {
+    Bytes b = sp.crypto_recv->peek();
+    if (b.empty()) break;
+    // Server: read the ClientHello's versions before TLS answers it (conn_version.cc).
+    if (space == PnSpace::initial && !client_hello_done_ && role_ == Role::server)
+      WT_TRY(collect_client_hello(b));
+    WT_TRY(tls_->provide_data(level_of(space), b));
+    (void)sp.crypto_recv->consume(b.size());
+    fed = true;
+  }
+  // The CRYPTO receive limit slides with what TLS consumed (RFC 9000 §7.5).
+  if (sp.crypto_recv->window_update_pending()) (void)sp.crypto_recv->take_window_update(now, Duration::zero());
+  if (fed) WT_TRY(drive_tls(now));
+  // 1-RTT CRYPTO data (tickets) is rare: keep no buffers for it in between.
+  if (space == PnSpace::application && !sp.discarded) release_crypto_streams(sp);
+  return {};
+}
+
+// ------------------------------------------------------------ TLS
+
 Status Connection::drive_tls(Time now) {
   WT_ASSIGN(TlsProgress progress, tls_->do_handshake());
   TlsSecret secret;
@@ -38,12 +122,16 @@ Status Connection::drive_tls(Time now) {
     if (b.empty()) continue;
     auto sp = space_of(l);
     Space& s = spaces_[static_cast<int>(*sp)];
-    if (!s.discarded) WT_TRY(s.crypto_send->write(b));
+    if (!s.discarded) WT_TRY(crypto_sender(s).write(b));
     tls_->consume_crypto(l, b.size());
   }
   if (!peer_tp_applied_ && !tls_->peer_transport_params().empty()) WT_TRY(apply_peer_params(now));
   WT_TRY(check_early_data(now));  // 0-RTT accepted or rejected (conn_early_data.cc)
-  if (progress == TlsProgress::complete && !handshake_complete_) WT_TRY(on_handshake_complete(now));
+  if (progress == TlsProgress::complete && !handshake_complete_) {
+    WT_TRY(on_handshake_complete(now));
+    // A server needs nothing more from TLS: its tickets are out (conn_memory.cc).
+    if (role_ == Role::server) (void)release_tls();
+  }
   return {};
 }
 
@@ -143,6 +231,7 @@ void Connection::confirm_handshake(Time now) {
   }
   // RFC 9001 §4.9.2: Handshake keys are discarded once confirmed.
   discard_space(PnSpace::handshake, now);
+  arm_compaction(now);  // conn_memory.cc
 }
 
 void Connection::discard_space(PnSpace space, Time now) {
@@ -152,6 +241,15 @@ void Connection::discard_space(PnSpace space, Time now) {
   sp.rx.reset();
   sp.tx.reset();
   sp.probes = 0;
+  // Nothing is sent or received in this space any more.
+  sp.crypto_send.reset();
+  sp.crypto_recv.reset();
+  sp.acks = AckTracker();
+  if (space == PnSpace::initial) {
+    initial_rx_original_.reset();
+    pending_initial_.reset();
+    std::vector<uint8_t>().swap(initial_token_);  // only Initial packets carry it
+  }
   recovery_.discard_space(space, now);
 }
 

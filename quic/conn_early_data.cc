@@ -101,7 +101,7 @@ Status Connection::setup_tls_extensions(Time now) {
     if (state.version == version_) {
       if (!SSL_set_session(ssl, session.get()))
         return Error(TransportError::internal_error, "cannot set resume_session");
-      remembered_tp_ = state.params;
+      remembered_tp_ = std::make_unique<TransportParameters>(state.params);
     }
   }
   if (!original_version_) original_version_ = version_;

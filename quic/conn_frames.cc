@@ -86,6 +86,7 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
     const uint64_t us = f.ack_delay > (UINT64_MAX >> 21) ? UINT64_MAX >> 21 : f.ack_delay << exp;
     delay = std::chrono::microseconds(static_cast<int64_t>(std::min<uint64_t>(us, 1ull << 40)));
   }
+  ++stats_.ack_frames_received;
   ack_outcome_.clear();
   WT_TRY(before_ack(space, f));  // key phase check (conn_paths.cc)
   AckFrame ecn_scratch;          // untrusted ECN counts stripped (conn_ecn.cc)
@@ -94,7 +95,9 @@ Status Connection::on_ack(PnSpace space, const AckFrame& f, Time now) {
   on_packets_acked(space, ack_outcome_.acked);
   on_packets_lost(space, ack_outcome_.lost);
   after_ack(space, f, now);  // key update, ECN validation, PMTU probes (conn_paths.cc)
+  pacer_.set_max_datagram_size(recovery_.congestion().max_datagram_size());  // PMTU (RFC 9002 §7.2)
   pacer_.set_rate(recovery_.congestion().cwnd(), recovery_.rtt().smoothed_rtt(), now);
+  update_ack_interval();  // ack_frequency.cc
   if (qlog_.enabled()) {
     for (const SentPacket& p : ack_outcome_.lost)
       qlog_.packet_lost(now, space == PnSpace::application ? PacketType::one_rtt
@@ -139,7 +142,7 @@ void Connection::on_packets_acked(PnSpace space, std::vector<SentPacket>& acked)
           }
           break;
         case SentFrame::Kind::crypto:
-          (void)sp.crypto_send->on_acked(f.offset, f.length, false);
+          crypto_on_acked(space, f);  // conn_crypto.cc
           break;
         case SentFrame::Kind::reset_stream:
           flush();
@@ -168,7 +171,6 @@ void Connection::on_packets_lost(PnSpace space, std::vector<SentPacket>& lost) {
 
 // RFC 9000 §13.3: what to send again when a packet is lost.
 void Connection::on_frame_lost(PnSpace space, const SentFrame& f) {
-  Space& sp = spaces_[static_cast<int>(space)];
   using K = SentFrame::Kind;
   switch (f.kind) {
     case K::stream:
@@ -179,7 +181,7 @@ void Connection::on_frame_lost(PnSpace space, const SentFrame& f) {
       }
       break;
     case K::crypto:
-      if (!sp.discarded) sp.crypto_send->on_lost(f.offset, f.length, false);
+      crypto_on_lost(space, f);  // conn_crypto.cc
       break;
     case K::reset_stream:
       if (Stream* s = streams_.find(f.id); s && s->send) {
@@ -224,31 +226,7 @@ void Connection::on_frame_lost(PnSpace space, const SentFrame& f) {
   }
 }
 
-Status Connection::on_crypto(PnSpace space, const CryptoFrame& f, Time now) {
-  Space& sp = spaces_[static_cast<int>(space)];
-  auto r = sp.crypto_recv->on_stream_frame(f.offset, f.data, false);
-  if (!r.ok()) {
-    // RFC 9000 §7.5: more buffered CRYPTO data than we accept.
-    return Error(TransportError::crypto_buffer_exceeded, "too much out-of-order CRYPTO data",
-                 frame_type::crypto);
-  }
-  // Hand contiguous bytes to TLS.
-  bool fed = false;
-  while (true) {
-    Bytes b = sp.crypto_recv->peek();
-    if (b.empty()) break;
-    // Server: read the ClientHello's versions before TLS answers it (conn_version.cc).
-    if (space == PnSpace::initial && !client_hello_done_ && role_ == Role::server)
-      WT_TRY(collect_client_hello(b));
-    WT_TRY(tls_->provide_data(level_of(space), b));
-    (void)sp.crypto_recv->consume(b.size());
-    fed = true;
-  }
-  // The CRYPTO receive limit slides with what TLS consumed (RFC 9000 §7.5).
-  if (sp.crypto_recv->window_update_pending()) (void)sp.crypto_recv->take_window_update(now, Duration::zero());
-  if (fed) WT_TRY(drive_tls(now));
-  return {};
-}
+// on_crypto() is in conn_crypto.cc.
 
 Status Connection::on_stream(const StreamFrame& f) {
   WT_ASSIGN(Stream* s, streams_.get_for_frame(f.stream_id, StreamPart::recv, frame_type::stream));

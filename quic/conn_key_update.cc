@@ -43,6 +43,7 @@ Status Connection::keep_app_secret(const TlsSecret& s, CipherSuite suite) {
 }
 
 Status Connection::initiate_key_update() {
+  note_activity();
   if (closing_or_closed()) return Error(TransportError::internal_error, "connection is closed");
   // RFC 9001 §6.1: never before the handshake is confirmed.
   if (!handshake_confirmed_ || !kp_.ready)

@@ -24,7 +24,8 @@ constexpr size_t kMinProbePacket = 64;  // below this a probe is not worth sendi
 
 PathRecord& Connection::active_path() {
   if (paths_.empty()) {
-    paths_.reserve(kMaxPaths + 1);  // records are referenced across add_path()
+    // Most connections never have a second path: room for more is made by
+    // the first add_path(), before any record is handed out from it.
     PathRecord r;
     r.path = path_;
     r.purpose = PathRecord::Purpose::active;
@@ -45,6 +46,7 @@ PathRecord* Connection::find_path(const Path& p) {
 
 PathRecord* Connection::add_path(const Path& p, PathRecord::Purpose purpose) {
   active_path();
+  paths_.reserve(kMaxPaths + 1);  // records are referenced across later add_path() calls
   if (paths_.size() >= kMaxPaths) {
     // Forget the oldest path nobody probes; a spoofing peer cannot grow this.
     auto it = std::find_if(paths_.begin() + 1, paths_.end(), [](const PathRecord& r) {
@@ -339,6 +341,7 @@ void Connection::reset_path_state(bool same, Time now) {
 }
 
 Status Connection::migrate(const Address& new_local) {
+  note_activity();
   if (role_ != Role::client) return Error(TransportError::internal_error, "only clients migrate");
   // RFC 9000 §9: not before the handshake is confirmed.
   if (state_ != State::established || !handshake_confirmed_)
@@ -618,6 +621,7 @@ void Connection::on_aux_timeout(Time now) {
 // ------------------------------------------------------------ stateless reset
 
 void Connection::on_stateless_reset(Time now) {
+  note_activity();
   if (state_ == State::closed || state_ == State::draining) return;
   // RFC 9000 §10.3.1: the connection ends at once, without sending.
   close_info_ = CloseInfo{};

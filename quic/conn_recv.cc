@@ -9,7 +9,19 @@
 
 namespace wt::quic {
 
+namespace {
+// Inline: CIDs are at most 20 bytes, and a memcmp call per packet costs more.
+bool cid_is(const ConnectionId& c, Bytes d) {
+  const Bytes a = c.bytes();
+  if (a.size() != d.size()) return false;
+  uint8_t diff = 0;
+  for (size_t i = 0; i < d.size(); ++i) diff |= static_cast<uint8_t>(a[i] ^ d[i]);
+  return diff == 0;
+}
+}  // namespace
+
 void Connection::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now) {
+  note_activity();  // the endpoint visits us (endpoint_schedule.cc)
   if (state_ == State::closed || state_ == State::draining) return;
   stats_.bytes_received += datagram.size();
   bytes_received_ += datagram.size();
@@ -81,9 +93,8 @@ void Connection::receive_packet(MutBytes packet, const PacketHeader& hdr, Bytes 
   }
   // RFC 9000 §5.2: packets whose DCID is not one of ours are dropped.
   if (hdr.type == PacketType::one_rtt || role_ == Role::client) {
-    ConnectionId d(hdr.dcid);
     bool ours = std::any_of(local_cids_.begin(), local_cids_.end(),
-                            [&](const LocalCid& c) { return c.cid == d; });
+                            [&](const LocalCid& c) { return cid_is(c.cid, hdr.dcid); });
     if (!ours) {
       ++stats_.packets_dropped;
       return;
@@ -162,6 +173,24 @@ Status Connection::process_frames(PnSpace space, PacketType type, MutBytes paylo
   if (payload.empty()) return Error(TransportError::protocol_violation, "packet without frames");
   Reader r{Bytes{payload}};
   while (!r.empty()) {
+    // The bulk of the traffic, STREAM and ACK frames, skips the Frame variant.
+    const uint8_t b = *r.pos();
+    if (is_stream_frame_type(b) && frame_allowed_in(b, type)) {
+      StreamFrame sf;
+      WT_TRY(decode_stream_frame(r, sf));
+      ack_eliciting = true;
+      rx_non_probing_ = true;  // RFC 9000 §9.1
+      WT_TRY(on_stream(sf));
+      continue;
+    }
+    if (is_ack_frame_type(b) && frame_allowed_in(b, type)) {
+      AckFrame af;
+      WT_TRY(decode_ack_frame(r, af));
+      rx_non_probing_ = true;
+      WT_TRY(on_ack(space, af, now));
+      if (state_ == State::draining || state_ == State::closed) break;
+      continue;
+    }
     WT_ASSIGN(Frame f, decode_frame(r));
     const uint64_t ft = frame_type_of(f);
     if (!frame_allowed_in(ft, type))

@@ -60,7 +60,7 @@ void Connection::on_retry_packet(MutBytes packet, const PacketHeader& hdr, Time 
   for (const SentPacket& p : unacked) {
     for (const SentFrame& f : p.frames) {
       if (f.kind == SentFrame::Kind::crypto)
-        spaces_[0].crypto_send->on_lost(f.offset, f.length, false);
+        crypto_on_lost(PnSpace::initial, f);
       else
         on_frame_lost(PnSpace::application, f);
     }
@@ -90,6 +90,7 @@ bool Connection::wants_new_token() const {
 }
 
 void Connection::queue_new_token(Bytes token) {
+  note_activity();
   // RFC 9000 §8.1.3: sent once the handshake is complete, in 1-RTT.
   new_token_out_.assign(token.begin(), token.end());
   new_token_pending_ = true;

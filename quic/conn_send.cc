@@ -60,6 +60,10 @@ SendBatch Connection::send(MutBytes out, Time now) {
   if (state_ == State::established && recovery_.can_send() && pacing_deadline_ == kTimeInfinite &&
       !app_has_data())
     recovery_.congestion().on_app_limited(now);
+  // ... but a window the pacer holds back counts as used (RFC 9002 §7.8).
+  else if (state_ == State::established && pacing_deadline_ != kTimeInfinite && recovery_.can_send() &&
+           app_has_data())
+    recovery_.congestion().on_pacing_limited(now);
   return b;
 }
 
@@ -108,7 +112,7 @@ size_t Connection::build_datagram(MutBytes out, Time now) {
   for (int i = 0; i < kNumPnSpaces; ++i)
     cc[i] = cc_allowed || (i != static_cast<int>(PnSpace::application) && !handshake_confirmed_ &&
                            spaces_[i].tx && !spaces_[i].discarded &&
-                           spaces_[i].crypto_send->wants_to_send());
+                           crypto_wants_to_send(spaces_[i]));
   std::array<bool, kNumPnSpaces> has{};
   int last = -1;
   for (int i = 0; i < kNumPnSpaces; ++i) {
@@ -142,7 +146,7 @@ bool Connection::space_has_data(PnSpace space, bool cc_allowed, Time now) const 
   if (sp.discarded || (!sp.tx && !zero_rtt)) return false;
   if (sp.acks.has_unacked() && sp.acks.ack_due(now)) return true;
   if (!cc_allowed) return false;
-  if (sp.probes > 0 || sp.crypto_send->wants_to_send()) return true;
+  if (sp.probes > 0 || crypto_wants_to_send(sp)) return true;
   return space == PnSpace::application && app_has_data();
 }
 
@@ -169,17 +173,19 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
       recovery_.has_largest_acked(space) ? recovery_.largest_acked(space) : kNoPacketNumber;
   const size_t pn_len = packet_number_length(pn, largest_acked);
 
-  Result<HeaderLayout> lay = Error(TransportError::internal_error);
   // Client before 1-RTT keys: 0-RTT packets (RFC 9001 §4.6.1).
   const bool zero_rtt = space == PnSpace::application && !sp.tx;
-  if (space == PnSpace::application && !zero_rtt) {
-    ShortHeaderSpec h;
-    h.dcid = dcid_.bytes();
-    h.pn = pn;
-    h.pn_len = pn_len;
-    h.key_phase = tx_key_phase();  // RFC 9001 §6 (conn_key_update.cc)
-    lay = encode_short_header(out, h);
-  } else {
+  // Initialized from the encoder's result, not assigned: copying a Result
+  // through the stack stalls on store forwarding.
+  const Result<HeaderLayout> lay = [&]() -> Result<HeaderLayout> {
+    if (space == PnSpace::application && !zero_rtt) {
+      ShortHeaderSpec h;
+      h.dcid = dcid_.bytes();
+      h.pn = pn;
+      h.pn_len = pn_len;
+      h.key_phase = tx_key_phase();  // RFC 9001 §6 (conn_key_update.cc)
+      return encode_short_header(out, h);
+    }
     LongHeaderSpec h;
     h.type = zero_rtt ? PacketType::zero_rtt : type_of(space);
     h.version = crypto_version();  // a reserved version is written over it below
@@ -188,14 +194,16 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
     if (space == PnSpace::initial) h.token = initial_token();  // RFC 9000 §17.2.2
     h.pn = pn;
     h.pn_len = pn_len;
-    lay = encode_long_header(out, h);
-    if (lay.ok() && h.version != version_) (void)Writer{out.subspan(1, 4)}.u32(version_);
-  }
+    Result<HeaderLayout> l = encode_long_header(out, h);
+    if (l.ok() && h.version != version_) (void)Writer{out.subspan(1, 4)}.u32(version_);
+    return l;
+  }();
   if (!lay.ok() || out.size() < lay->header_size + kAeadTagSize + 4) return 0;
   const size_t hs = lay->header_size;
   Writer w{out.subspan(hs, out.size() - hs - kAeadTagSize)};
   SentFrames frames;
   bool eliciting = false;
+  bool ack_written = false;  // counted as sent only if the packet goes out
 
   if (sending_close_) {
     // RFC 9000 §10.2.3: an application close before 1-RTT becomes a
@@ -222,12 +230,16 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
       const EcnCounts* ecn = sp.acks.has_ecn() ? &sp.acks.ecn() : nullptr;
       if (encode_ack_within(w, sp.acks.ranges(), delay, ecn, w.remaining()) > 0) {
         frames.push_back({SentFrame::Kind::ack, false, 0, sp.acks.largest(), 0});
-        sp.acks.on_ack_sent();
+        ack_written = true;
       }
     }
     if (cc_allowed) {
       if (write_crypto_frames(space, w, frames)) eliciting = true;
       if (space == PnSpace::application) write_app_frames(w, frames, now, eliciting);
+      // An ACK that is not due yet rides on other frames but never goes out
+      // alone (RFC 9000 §13.2.1; the ACK rate: ack_frequency.cc).
+      if (ack_written && frames.size() == 1 && !eliciting && sp.probes == 0 && !sp.acks.ack_due(now))
+        return 0;
       // RFC 9000 §13.2.4: a receiver that only sends ACKs makes one of them
       // ack-eliciting now and then, so its own ACK state can be pruned.
       const bool ack_only_run = space == PnSpace::application && !eliciting && !frames.empty() &&
@@ -239,6 +251,10 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
     }
   }
   if (w.written() == 0) return 0;
+  if (ack_written) {
+    sp.acks.on_ack_sent(now);
+    ++stats_.ack_frames_sent;
+  }
 
   const size_t payload = w.written();
   size_t padding = sample_padding_needed(pn_len, payload);
@@ -277,19 +293,22 @@ size_t Connection::build_packet(PnSpace space, MutBytes out, size_t min_size, bo
 }
 
 bool Connection::write_crypto_frames(PnSpace space, Writer& w, SentFrames& frames) {
-  SendStream& cs = *spaces_[static_cast<int>(space)].crypto_send;
+  Space& sp = spaces_[static_cast<int>(space)];
+  if (!sp.crypto_send) return false;  // holds nothing (conn_crypto.cc)
+  SendStream& cs = *sp.crypto_send;
+  const uint64_t base = sp.crypto_send_base;  // stream offset of cs's first byte
   bool wrote = false;
   while (w.remaining() > 8) {
     auto off = cs.next_offset(UINT64_MAX);
     if (!off) break;
-    size_t max = max_crypto_data_fitting(w.remaining(), *off);
+    size_t max = max_crypto_data_fitting(w.remaining(), base + *off);
     if (max == 0) break;
     auto spec = cs.next_frame(max, UINT64_MAX);
     if (!spec || spec->length == 0) break;
-    if (!write_crypto_frame_header(w, spec->offset, spec->length)) break;
+    if (!write_crypto_frame_header(w, base + spec->offset, spec->length)) break;
     cs.copy_data(spec->offset, MutBytes{w.pos(), static_cast<size_t>(spec->length)});
     (void)w.skip(static_cast<size_t>(spec->length));
-    frames.push_back({SentFrame::Kind::crypto, false, 0, spec->offset, spec->length});
+    frames.push_back({SentFrame::Kind::crypto, false, 0, base + spec->offset, spec->length});
     wrote = true;
   }
   return wrote;
@@ -419,9 +438,19 @@ void Connection::write_stream_frames(Writer& w, SentFrames& frames, bool& elicit
     s->send->copy_data(spec->offset, MutBytes{w.pos(), static_cast<size_t>(spec->length)});
     (void)w.skip(static_cast<size_t>(spec->length));
     conn_credit_.consume(spec->new_bytes);
-    frames.push_back({SentFrame::Kind::stream, spec->fin, id, spec->offset, spec->length});
+    // Copied from a constant, then filled in place: a record built on the
+    // stack and copied in stalls on store forwarding.
+    static constexpr SentFrame kStreamRecord{SentFrame::Kind::stream};
+    frames.push_back(kStreamRecord);
+    SentFrame& rec = frames.back();
+    rec.fin = spec->fin;
+    rec.id = id;
+    rec.offset = spec->offset;
+    rec.length = spec->length;
     stats_.stream_bytes_sent += spec->length;
     eliciting = true;
+    // The unsent backlog drained (SendStream's unsent limit).
+    if (s->send->take_writable()) emit(Event{Event::Type::stream_writable, id});
     streams_.after_send(*s);
   }
   if (conn_blocked) conn_credit_.on_blocked();

@@ -16,6 +16,7 @@ void Connection::reset_idle_timer(Time now) {
     idle_deadline_ = now + std::max(idle_timeout_, 3 * pto());
   }
   if (cfg_.keep_alive > Duration::zero()) keep_alive_deadline_ = now + cfg_.keep_alive;
+  arm_compaction(now);  // free memory once quiet (conn_memory.cc)
 }
 
 Time Connection::next_timeout() const {
@@ -26,7 +27,8 @@ Time Connection::next_timeout() const {
     default: break;
   }
   Time t = std::min({idle_deadline_, recovery_.loss_detection_timer(), keep_alive_deadline_,
-                     pacing_deadline_, aux_deadline()});  // aux: paths, old keys (conn_paths.cc)
+                     pacing_deadline_, aux_deadline(),  // aux: paths, old keys (conn_paths.cc)
+                     compact_deadline_});               // conn_memory.cc
   // An ACK the amplification limit keeps in cannot be sent when its timer
   // fires; it leaves with the next datagram the peer's bytes allow.
   if (ack_blocked_by_amplification()) return t;  // conn_paths.cc
@@ -37,6 +39,7 @@ Time Connection::next_timeout() const {
 }
 
 void Connection::on_timeout(Time now) {
+  note_activity();
   if (state_ == State::closed) return;
   if (state_ == State::closing || state_ == State::draining) {
     if (now >= close_deadline_) finish_close();
@@ -51,6 +54,7 @@ void Connection::on_timeout(Time now) {
     return;
   }
   if (now >= pacing_deadline_) pacing_deadline_ = kTimeInfinite;
+  if (now >= compact_deadline_) compact(now);  // conn_memory.cc
   on_aux_timeout(now);  // path validation, old 1-RTT keys (conn_paths.cc)
   if (now >= keep_alive_deadline_) {
     pending_.ping = true;
@@ -69,7 +73,7 @@ void Connection::on_timeout(Time now) {
       if (timeout_outcome_.space != PnSpace::application && !sp.discarded) {
         recovery_.for_each_unacked(timeout_outcome_.space, [&](const SentPacket& p) {
           for (const SentFrame& f : p.frames)
-            if (f.kind == SentFrame::Kind::crypto) sp.crypto_send->on_lost(f.offset, f.length, false);
+            if (f.kind == SentFrame::Kind::crypto) crypto_on_lost(timeout_outcome_.space, f);
         });
       }
     }

@@ -127,8 +127,9 @@ Status Connection::restart_with_version(uint32_t version, Time now) {
   zero_rtt_tx_.reset();
   early_data_attempted_ = false;
   for (Space& s : spaces_) {
-    s.crypto_send = std::make_unique<SendStream>(UINT64_MAX / 4, UINT64_MAX / 4);
-    s.crypto_recv = std::make_unique<RecvStream>(kCryptoBufferLimit, kCryptoBufferLimit);
+    s.crypto_send.reset();  // made again when needed (conn_crypto.cc)
+    s.crypto_recv.reset();
+    s.crypto_send_base = s.crypto_recv_base = 0;
     s.rx.reset();
     s.tx.reset();
     s.probes = 0;

@@ -46,6 +46,7 @@ StreamMapConfig stream_config(const ConnectionConfig& c) {
   s.stream_window_uni = c.initial_max_stream_data;
   s.max_stream_window = std::max(c.max_stream_window, c.initial_max_stream_data);
   s.send_buffer = c.stream_send_buffer;
+  s.send_unsent = c.stream_send_unsent;
   return s;
 }
 
@@ -58,7 +59,7 @@ Connection::Connection(const ConnectionConfig& config, Role role, const Path& pa
       version_(config.version),
       path_(path),
       recovery_(recovery_config(config, role)),
-      pacer_(),
+      pacer_(static_cast<uint32_t>(config.max_send_packet_size)),
       streams_(role, stream_config(config)),
       conn_window_(config.initial_max_data, std::max(config.max_connection_window, config.initial_max_data)),
       max_packet_size_(config.max_send_packet_size),
@@ -67,15 +68,15 @@ Connection::Connection(const ConnectionConfig& config, Role role, const Path& pa
   rng_.fill(reset_key_);
   if (config.reset_key) reset_key_ = *config.reset_key;  // shared with the endpoint (RFC 9000 §10.3.2)
   for (int i = 0; i < kNumPnSpaces; ++i) {
-    // CRYPTO data has no flow control; TLS bounds what it buffers (RFC 9000 §7.5).
-    spaces_[i].crypto_send = std::make_unique<SendStream>(UINT64_MAX / 4, UINT64_MAX / 4);
-    spaces_[i].crypto_recv = std::make_unique<RecvStream>(kCryptoBufferLimit, kCryptoBufferLimit);
+    // CRYPTO streams are made when needed (conn_crypto.cc).
     spaces_[i].acks.set_max_ack_delay(config.max_ack_delay);
     spaces_[i].acks.set_ack_eliciting_threshold(config.ack_eliciting_threshold);
   }
   // RFC 9000 §13.2.1: Initial and Handshake packets are acknowledged at once.
   spaces_[0].acks.set_immediate(true);
   spaces_[1].acks.set_immediate(true);
+  // RFC 9002 §7.8: no window growth beyond what the sender actually uses.
+  recovery_.congestion().set_window_validation(true);
 }
 
 Connection::~Connection() = default;
@@ -186,6 +187,7 @@ bool Connection::closing_or_closed() const {
 }
 
 Result<uint64_t> Connection::open_stream(bool bidirectional) {
+  note_activity();
   if (closing_or_closed()) return Error(TransportError::internal_error, "connection is closed");
   Stream* s = streams_.open(bidirectional ? StreamDir::bidi : StreamDir::uni);
   if (!s) return Error(TransportError::stream_limit_error, "peer's stream limit reached (MAX_STREAMS)");
@@ -193,6 +195,7 @@ Result<uint64_t> Connection::open_stream(bool bidirectional) {
 }
 
 Result<size_t> Connection::stream_write(uint64_t id, Bytes data, bool fin) {
+  note_activity();
   if (closing_or_closed()) return Error(TransportError::internal_error, "connection is closed");
   Stream* s = streams_.find(id);
   if (!s || !s->send) return Error(TransportError::stream_state_error, "no send side on this stream");
@@ -205,6 +208,7 @@ Result<size_t> Connection::stream_write(uint64_t id, Bytes data, bool fin) {
 }
 
 Result<StreamRead> Connection::stream_read(uint64_t id, MutBytes out) {
+  note_activity();
   Stream* s = streams_.find(id);
   if (!s || !s->recv) return Error(TransportError::stream_state_error, "no receive side on this stream");
   WT_ASSIGN(auto r, s->recv->read(out));
@@ -214,6 +218,7 @@ Result<StreamRead> Connection::stream_read(uint64_t id, MutBytes out) {
 }
 
 Status Connection::stream_reset(uint64_t id, uint64_t app_error) {
+  note_activity();
   Stream* s = streams_.find(id);
   if (!s || !s->send) return Error(TransportError::stream_state_error, "no send side on this stream");
   s->send->reset(app_error);
@@ -222,6 +227,7 @@ Status Connection::stream_reset(uint64_t id, uint64_t app_error) {
 }
 
 Status Connection::stream_stop_sending(uint64_t id, uint64_t app_error) {
+  note_activity();
   Stream* s = streams_.find(id);
   if (!s || !s->recv) return Error(TransportError::stream_state_error, "no receive side on this stream");
   conn_window_.on_consumed(s->recv->stop_sending(app_error));
@@ -230,6 +236,7 @@ Status Connection::stream_stop_sending(uint64_t id, uint64_t app_error) {
 }
 
 Status Connection::stream_set_priority(uint64_t id, uint8_t urgency, bool incremental) {
+  note_activity();
   Stream* s = streams_.find(id);
   if (!s) return Error(TransportError::stream_state_error, "unknown stream");
   streams_.set_priority(*s, std::min<uint8_t>(urgency, 7), incremental);
@@ -252,6 +259,7 @@ size_t Connection::max_datagram_payload() const {
 }
 
 Status Connection::send_datagram(Bytes payload) {
+  note_activity();
   if (state_ != State::established && state_ != State::handshaking)
     return Error(TransportError::internal_error, "connection is closed");
   if (peer_tp_applied_ && peer_tp_.max_datagram_frame_size == 0)
@@ -301,6 +309,7 @@ const ConnectionStats& Connection::stats() {
 // ---------------------------------------------------------------- closing
 
 void Connection::close(uint64_t app_error, std::string_view reason) {
+  note_activity();
   if (closing_or_closed()) return;
   close_info_ = CloseInfo{};
   close_info_.error_code = app_error;

@@ -25,6 +25,7 @@
 #include "lib/clock.h"
 #include "lib/result.h"
 #include "quic/ack_tracker.h"
+#include "quic/compact_queue.h"
 #include "quic/connection_config.h"
 #include "quic/connection_events.h"
 #include "quic/connection_id.h"
@@ -69,6 +70,7 @@ struct ConnectionStats {
   uint64_t packets_lost = 0, pto_count = 0;
   uint64_t stream_bytes_sent = 0, stream_bytes_retransmitted = 0;
   uint64_t datagrams_sent = 0, datagrams_received = 0, datagrams_dropped = 0;
+  uint64_t ack_frames_sent = 0, ack_frames_received = 0;  // all spaces (ack_frequency.cc)
   Duration smoothed_rtt{}, min_rtt{};
   uint64_t cwnd = 0, bytes_in_flight = 0;
   // Version negotiation, Retry and 0-RTT (conn_version.cc, conn_retry.cc,
@@ -94,6 +96,19 @@ struct InitialInfo {
 
 inline constexpr size_t kCryptoBufferLimit = 1u << 20;  // RFC 9000 §7.5
 inline constexpr size_t kMaxDatagramQueueBytes = 1u << 20;
+
+class Connection;
+// Told when a connection may have something new to send or a new deadline:
+// a datagram or timer was handled, or the application called it. The
+// endpoint (endpoint_schedule.cc) then visits only those connections, not
+// every connection it holds.
+class ConnectionObserver {
+ public:
+  virtual void on_connection_activity(Connection& c) = 0;
+
+ protected:
+  ~ConnectionObserver() = default;
+};
 
 class Connection {
  public:
@@ -199,6 +214,25 @@ class Connection {
   const ConnectionId& initial_scid() const { return local_scid_; }
   // CIDs issued / retired since the last call (the endpoint's routing table).
   void take_cid_changes(std::vector<ConnectionId>& added, std::vector<ConnectionId>& removed);
+  // Every CID of ours that may still route to this connection (conn_cids.cc),
+  // for the endpoint to forget when it frees the connection.
+  void routing_cids(std::vector<ConnectionId>& out) const;
+  // The endpoint's bookkeeping (endpoint_schedule.cc). `active`: activity
+  // was reported and the endpoint has not yet seen send() come back empty.
+  struct Scheduling {
+    ConnectionObserver* observer = nullptr;
+    uint32_t slot = 0;       // the endpoint's name for the connection
+    uint32_t timer_gen = 0;  // which timer entry is current (unique per endpoint)
+    bool active = true;
+  };
+  Scheduling& scheduling() { return sched_; }
+  const Scheduling& scheduling() const { return sched_; }
+  // Something may need sending, or a deadline may have changed.
+  void note_activity() {
+    if (sched_.active) return;
+    sched_.active = true;
+    if (sched_.observer) sched_.observer->on_connection_activity(*this);
+  }
 
  private:
   struct Space {
@@ -206,8 +240,11 @@ class Connection {
     uint64_t next_pn = 0;
     uint64_t largest_rx = kNoPacketNumber;
     std::optional<PacketCipher> rx, tx;
+    // CRYPTO streams exist only while they hold data (conn_crypto.cc); the
+    // bases are the stream offsets where the current objects start.
     std::unique_ptr<SendStream> crypto_send;
     std::unique_ptr<RecvStream> crypto_recv;
+    uint64_t crypto_send_base = 0, crypto_recv_base = 0;
     uint32_t probes = 0;  // PTO probes owed in this space
     uint32_t non_eliciting_run = 0;  // ACK-only packets sent in a row
     bool discarded = false;
@@ -265,6 +302,13 @@ class Connection {
   void on_frame_lost(PnSpace space, const SentFrame& f);
 
   // TLS (conn_crypto.cc)
+  SendStream& crypto_sender(Space& s);
+  bool crypto_wants_to_send(const Space& s) const {
+    return s.crypto_send && s.crypto_send->wants_to_send();
+  }
+  void crypto_on_acked(PnSpace space, const SentFrame& f);
+  void crypto_on_lost(PnSpace space, const SentFrame& f);
+  void release_crypto_streams(Space& s);  // those that hold nothing
   Status drive_tls(Time now);
   Status install_secret(const TlsSecret& s, Time now);
   Status on_handshake_complete(Time now);
@@ -368,8 +412,15 @@ class Connection {
   Status use_peer_cid(uint64_t retire_prior_to);
   Status retire_peer_seq(uint64_t seq);
 
+  // memory of idle connections (conn_memory.cc)
+  void arm_compaction(Time now);
+  void compact(Time now);
+  bool release_tls();
+
   // timers (conn_timers.cc)
   void reset_idle_timer(Time now);
+  // ACK rate of a bulk receiver, from the RTT (ack_frequency.cc).
+  void update_ack_interval();
   Duration pto() const;
   void enter_closing(const Error& e, Time now, std::string reason);
   void enter_draining(Time now);
@@ -419,9 +470,9 @@ class Connection {
   SendCredit conn_credit_;  // the peer's MAX_DATA
   RecvWindow conn_window_;  // our MAX_DATA
   Pending pending_;
-  std::deque<std::vector<uint8_t>> datagrams_out_;
+  CompactQueue<std::vector<uint8_t>> datagrams_out_;
   size_t datagrams_out_bytes_ = 0;
-  std::deque<Event> events_;
+  CompactQueue<Event> events_;
 
   uint64_t bytes_received_ = 0, bytes_sent_ = 0;  // for the 3x amplification limit
   size_t max_packet_size_;
@@ -429,6 +480,8 @@ class Connection {
   Time idle_deadline_ = kTimeInfinite;
   Time close_deadline_ = kTimeInfinite;
   Time keep_alive_deadline_ = kTimeInfinite;
+  Time compact_deadline_ = kTimeInfinite;  // conn_memory.cc
+  Scheduling sched_;
   Time last_ack_eliciting_sent_after_rx_{};
   bool ack_eliciting_sent_since_rx_ = false;
 
@@ -460,12 +513,12 @@ class Connection {
   std::optional<ConnectionId> retry_original_dcid_;  // server: from the Retry token
   bool token_validated_ = false;                     // server: the Initial's token was valid
   std::vector<uint8_t> initial_token_;               // client: sent in our Initials
-  std::deque<std::vector<uint8_t>> new_tokens_;      // client: from NEW_TOKEN frames
+  CompactQueue<std::vector<uint8_t>> new_tokens_;    // client: from NEW_TOKEN frames
   std::vector<uint8_t> new_token_out_;               // server: to send in NEW_TOKEN
   bool new_token_pending_ = false, new_token_queued_ = false;
   // Resumption and 0-RTT (conn_early_data.cc).
   std::optional<PacketCipher> zero_rtt_tx_, zero_rtt_rx_;
-  std::optional<TransportParameters> remembered_tp_;  // client: from resume_session
+  std::unique_ptr<TransportParameters> remembered_tp_;  // client: from resume_session
   bool early_data_attempted_ = false;
   bool early_data_outcome_ = false;  // client: acceptance or rejection handled
   bool tickets_bound_ = false;       // server: session context carries version_

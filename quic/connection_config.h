@@ -74,6 +74,10 @@ struct ConnectionConfig {
   uint64_t max_stream_window = 16u << 20;
   // Bytes a stream buffers for sending before it stops accepting writes.
   uint64_t stream_send_buffer = 4u << 20;
+  // ... of which at most this many not yet sent (like TCP_NOTSENT_LOWAT):
+  // a short backlog is still in the CPU cache when it is packetized.
+  // stream_writable comes when half of it has gone out.
+  uint64_t stream_send_unsent = 512u << 10;
 
   // Behaviour.
   CongestionControl congestion_control = CongestionControl::cubic;
@@ -81,6 +85,10 @@ struct ConnectionConfig {
   Duration initial_rtt = std::chrono::milliseconds(333);
   Duration keep_alive = Duration::zero();  // PING this often when idle; 0 = off
   uint32_t ack_eliciting_threshold = 2;    // RFC 9000 §13.2.2
+  // A bulk receiver sends ACKs about this often per smoothed RTT instead of
+  // after every `ack_eliciting_threshold` packets (quic/ack_frequency.cc);
+  // 0: the plain threshold.
+  uint32_t acks_per_rtt = 8;
   size_t max_send_packet_size = 1200;      // until PMTU discovery says more
   size_t max_packets_per_send = 64;        // GSO batch limit
 

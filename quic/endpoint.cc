@@ -62,6 +62,7 @@ Result<Connection*> Endpoint::connect(const Path& path, Time now, const Connecti
   }
   Connection* p = c.get();
   conns_.push_back(std::move(c));
+  adopt(*p);  // endpoint_schedule.cc
   sync_cids(*p);
   return p;
 }
@@ -147,6 +148,7 @@ void Endpoint::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now) {
     return;
   }
   conns_.push_back(std::move(*c));
+  adopt(*p);  // endpoint_schedule.cc
   // The client keeps using its chosen DCID until it sees our SCID.
   by_cid_[info.dcid] = p;
   accepted_.push_back(p);
@@ -156,32 +158,10 @@ void Endpoint::receive(MutBytes datagram, const Path& path, Ecn ecn, Time now) {
 
 SendBatch Endpoint::send(MutBytes out, Time now) {
   if (stateless_count_) return send_stateless(out);  // VN, Retry (endpoint_admission.cc)
-  const size_t n = conns_.size();
-  for (size_t i = 0; i < n; ++i) {
-    Connection& c = *conns_[(send_pos_ + i) % n];
-    SendBatch b = c.send(out, now);
-    if (b.bytes) {
-      send_pos_ = (send_pos_ + i + 1) % n;
-      return b;
-    }
-  }
-  return {};
+  return send_active(out, now);                        // endpoint_schedule.cc
 }
 
-Time Endpoint::next_timeout() const {
-  Time t = kTimeInfinite;
-  for (const auto& c : conns_) t = std::min(t, c->next_timeout());
-  return t;
-}
-
-void Endpoint::on_timeout(Time now) {
-  for (auto& c : conns_) {
-    if (c->next_timeout() <= now) {
-      c->on_timeout(now);
-      sync_cids(*c);
-    }
-  }
-}
+// next_timeout() and on_timeout() are in endpoint_schedule.cc.
 
 Connection* Endpoint::accept() {
   if (accept_pos_ >= accepted_.size()) {
@@ -193,22 +173,31 @@ Connection* Endpoint::accept() {
 }
 
 void Endpoint::remove_closed() {
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    Connection* c = it->get();
+  size_t kept = 0;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    Connection* c = conns_[i].get();
     if (!c->is_closed() || c->has_events()) {
-      ++it;
+      if (kept != i) conns_[kept] = std::move(conns_[i]);
+      ++kept;
       continue;
     }
     if (last_conn_ == c) last_conn_ = nullptr;
-    for (auto m = by_cid_.begin(); m != by_cid_.end();) {
-      if (m->second == c) m = by_cid_.erase(m);
-      else ++m;
+    // Its own CIDs and tokens, not a scan of the tables: freeing stays cheap
+    // with many connections. A closed connection reports every reset token
+    // it published as removed (endpoint_reset.cc).
+    sync_cids(*c);
+    added_.clear();
+    c->routing_cids(added_);
+    for (const auto& id : added_) {
+      auto m = by_cid_.find(id);
+      if (m != by_cid_.end() && m->second == c) by_cid_.erase(m);
     }
     accepted_.erase(std::remove(accepted_.begin(), accepted_.end(), c), accepted_.end());
     accept_pos_ = std::min(accept_pos_, accepted_.size());
-    forget_reset_tokens(c);  // endpoint_reset.cc
-    it = conns_.erase(it);
+    forget_scheduling(*c);  // endpoint_schedule.cc
+    conns_[i].reset();
   }
+  conns_.resize(kept);
 }
 
 }  // namespace wt::quic

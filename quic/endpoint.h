@@ -68,7 +68,7 @@ struct EndpointStats {
   uint64_t stateless_resets_sent = 0, stateless_resets_received = 0;
 };
 
-class Endpoint {
+class Endpoint final : private ConnectionObserver {
  public:
   explicit Endpoint(const EndpointConfig& config);
   ~Endpoint();
@@ -98,6 +98,32 @@ class Endpoint {
  private:
   void sync_cids(Connection& c);
   Connection* route(Bytes datagram);
+
+  // Scheduling (endpoint_schedule.cc): send() visits only connections that
+  // reported activity (a datagram, a timer, an application call) until they
+  // have nothing more to send; the others wait in a timer heap. With many
+  // idle connections, neither send() nor the timers cost O(connections).
+  struct TimerEntry {
+    Time at;
+    uint32_t gen;   // stale once the connection was re-armed (or freed)
+    uint32_t slot;  // Scheduling::slot
+  };
+  void on_connection_activity(Connection& c) override;
+  void adopt(Connection& c);  // a new connection of ours, active
+  SendBatch send_active(MutBytes out, Time now);
+  void retire(size_t active_index);  // send() came back empty
+  void arm_timer(Connection& c);
+  bool timer_current(const TimerEntry& e) const;
+  void pop_timer() const;
+  void rebuild_timers();
+  void forget_scheduling(Connection& c);
+  std::vector<Connection*> active_;
+  size_t active_pos_ = 0;
+  mutable std::vector<TimerEntry> timers_;  // min-heap on `at`, stale entries dropped lazily
+  std::vector<Connection*> slots_;  // by Scheduling::slot; null: free
+  std::vector<uint32_t> free_slots_;
+  uint32_t next_gen_ = 1;  // wraps after 2^32 arms; stale entries live far shorter
+  std::vector<Connection*> due_;
 
   // Version Negotiation, Retry and tokens (endpoint_admission.cc).
   static constexpr size_t kStatelessSlotSize = 600;  // VN echoes CIDs of up to 255 bytes
@@ -129,7 +155,6 @@ class Endpoint {
   Connection* last_conn_ = nullptr;
   std::vector<Connection*> accepted_;
   size_t accept_pos_ = 0;
-  size_t send_pos_ = 0;
   std::vector<ConnectionId> added_, removed_;
   EndpointStats stats_;
 
@@ -145,7 +170,6 @@ class Endpoint {
   // connections, or a packet to answer with a reset. True if it was one.
   bool on_unroutable_short(MutBytes datagram, const Path& path, Time now);
   void sync_reset_tokens(Connection& c);
-  void forget_reset_tokens(const Connection* c);
   std::unordered_map<StatelessResetToken, Connection*, StatelessResetTokenHash> by_token_;
   std::vector<StatelessResetToken> tokens_added_, tokens_removed_;
   ResetRateLimiter reset_limiter_;

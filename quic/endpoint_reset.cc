@@ -38,15 +38,6 @@ void Endpoint::sync_reset_tokens(Connection& c) {
   }
 }
 
-void Endpoint::forget_reset_tokens(const Connection* c) {
-  for (auto it = by_token_.begin(); it != by_token_.end();) {
-    if (it->second == c)
-      it = by_token_.erase(it);
-    else
-      ++it;
-  }
-}
-
 bool Endpoint::on_unroutable_short(MutBytes datagram, const Path& path, Time now) {
   if (datagram.empty() || (datagram[0] & kHeaderFormLong)) return false;
   // RFC 9000 §10.3.1: a datagram whose last 16 bytes are the reset token of

@@ -6,15 +6,6 @@
 
 namespace wt::quic {
 
-bool SendCredit::raise_limit(uint64_t limit) {
-  if (limit <= limit_) return false;  // RFC 9000 §19.9/§19.10: ignore
-  limit_ = limit;
-  blocked_pending_ = false;  // a BLOCKED frame for the old limit is stale
-  return true;
-}
-
-void SendCredit::consume(uint64_t n) { used_ += std::min(n, available()); }
-
 void SendCredit::on_blocked() {
   if (available() != 0 || blocked_at_ == limit_) return;
   blocked_at_ = limit_;
@@ -35,24 +26,10 @@ RecvWindow::RecvWindow(uint64_t window, uint64_t max_window)
       max_window_(std::max(window_, std::min(max_window, kVarintMax))),
       limit_(window_) {}
 
-Status RecvWindow::on_received(uint64_t n, uint64_t frame_type) {
-  if (n > limit_ - received_) {
-    return Error(TransportError::flow_control_error, "data exceeds flow control limit",
-                 frame_type);  // RFC 9000 §4.1
-  }
-  received_ += n;
-  return {};
+Error RecvWindow::flow_control_error(uint64_t frame_type) {
+  // RFC 9000 §4.1
+  return Error(TransportError::flow_control_error, "data exceeds flow control limit", frame_type);
 }
-
-void RecvWindow::on_consumed(uint64_t n) { consumed_ = std::min(consumed_ + n, received_); }
-
-bool RecvWindow::threshold_reached() const {
-  // Half the window consumed, and the new limit would actually be larger.
-  uint64_t target = std::min(consumed_ + window_, kVarintMax);
-  return target > limit_ && limit_ - consumed_ <= window_ / 2;
-}
-
-bool RecvWindow::update_needed() const { return resend_ || threshold_reached(); }
 
 uint64_t RecvWindow::take_update(Time now, Duration rtt) {
   if (threshold_reached()) {

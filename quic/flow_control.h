@@ -6,8 +6,11 @@
 #pragma once
 #include <cstdint>
 
+#include <algorithm>
+
 #include "lib/clock.h"
 #include "lib/result.h"
+#include "lib/varint.h"
 
 namespace wt::quic {
 
@@ -24,9 +27,14 @@ class SendCredit {
   // A new limit from MAX_DATA / MAX_STREAM_DATA or the transport parameters.
   // RFC 9000 §19.9/§19.10: a value that does not increase the limit is
   // ignored. Returns true when the limit grew.
-  bool raise_limit(uint64_t limit);
+  bool raise_limit(uint64_t limit) {
+    if (limit <= limit_) return false;  // RFC 9000 §19.9/§19.10: ignore
+    limit_ = limit;
+    blocked_pending_ = false;  // a BLOCKED frame for the old limit is stale
+    return true;
+  }
   // Records `n` bytes of new data sent (n <= available(); excess is clamped).
-  void consume(uint64_t n);
+  void consume(uint64_t n) { used_ += std::min(n, available()); }
 
   // The sender has data it cannot send for lack of credit. RFC 9000 §4.1: a
   // sender SHOULD send a BLOCKED frame once when it hits the limit, so this
@@ -71,12 +79,18 @@ class RecvWindow {
   // highest received offset; for the connection: the sum over streams).
   // RFC 9000 §4.1: exceeding the limit is a FLOW_CONTROL_ERROR. On error
   // nothing changes.
-  Status on_received(uint64_t n, uint64_t frame_type = 0);
+  // Inline: called for every STREAM frame.
+  Status on_received(uint64_t n, uint64_t frame_type = 0) {
+    if (n > limit_ - received_) [[unlikely]]
+      return flow_control_error(frame_type);  // RFC 9000 §4.1
+    received_ += n;
+    return {};
+  }
   // `n` bytes delivered to the application or discarded (never to be read).
-  void on_consumed(uint64_t n);
+  void on_consumed(uint64_t n) { consumed_ = std::min(consumed_ + n, received_); }
 
   // Whether a MAX_DATA / MAX_STREAM_DATA frame should be sent.
-  bool update_needed() const;
+  bool update_needed() const { return resend_ || threshold_reached(); }
   // Applies auto-tuning, raises the limit and returns the value to send.
   // `rtt` is the smoothed RTT.
   uint64_t take_update(Time now, Duration rtt);
@@ -85,7 +99,12 @@ class RecvWindow {
   void on_update_lost(uint64_t limit);
 
  private:
-  bool threshold_reached() const;
+  static Error flow_control_error(uint64_t frame_type);
+  bool threshold_reached() const {
+    // Half the window consumed, and the new limit would actually be larger.
+    uint64_t target = std::min(consumed_ + window_, kVarintMax);
+    return target > limit_ && limit_ - consumed_ <= window_ / 2;
+  }
   uint64_t window_;
   uint64_t max_window_;
   uint64_t limit_;

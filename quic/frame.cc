@@ -63,51 +63,65 @@ Error malformed(uint64_t type, const char* detail) {
 }
 Error truncated(uint64_t type) { return malformed(type, "truncated frame"); }
 
+// The parsers of the receive fast path fill a caller's struct and return
+// nullptr or what is malformed (FRAME_ENCODING_ERROR of this type): a
+// struct or Status returned by value makes g++ copy it through the stack
+// with store-forwarding stalls.
+using ParseError = const char*;
+constexpr ParseError kTruncated = "truncated frame";
+
 // RFC 9000 §19.3
-Result<Frame> decode_ack(Cursor& c, uint64_t type) {
-  AckFrame f;
+ParseError parse_ack(Cursor& c, uint64_t type, AckFrame& f) {
+  f = AckFrame{};
   f.has_ecn = type == ft::ack_ecn;
   if (!c.varint(f.largest_acknowledged) || !c.varint(f.ack_delay) || !c.varint(f.range_count) ||
       !c.varint(f.first_ack_range)) {
-    return truncated(type);
+    return kTruncated;
   }
   // RFC 9000 §19.3.1: a range reaching below packet number 0 is an error.
-  if (f.first_ack_range > f.largest_acknowledged) return malformed(type, "ACK range below 0");
+  if (f.first_ack_range > f.largest_acknowledged) return "ACK range below 0";
   // Each (gap, length) pair takes at least 2 bytes: bound the loop first.
-  if (f.range_count > c.left() / 2) return truncated(type);
+  if (f.range_count > c.left() / 2) return kTruncated;
   const uint8_t* start = c.p;
   uint64_t smallest = f.largest_acknowledged - f.first_ack_range;
   for (uint64_t i = 0; i < f.range_count; ++i) {
     uint64_t gap, len;
-    if (!c.varint(gap) || !c.varint(len)) return truncated(type);
-    if (gap + 2 > smallest) return malformed(type, "ACK gap below 0");
+    if (!c.varint(gap) || !c.varint(len)) return kTruncated;
+    if (gap + 2 > smallest) return "ACK gap below 0";
     uint64_t largest = smallest - gap - 2;
-    if (len > largest) return malformed(type, "ACK range below 0");
+    if (len > largest) return "ACK range below 0";
     smallest = largest - len;
   }
   f.encoded_ranges = Bytes{start, static_cast<size_t>(c.p - start)};
   if (f.has_ecn && (!c.varint(f.ecn.ect0) || !c.varint(f.ecn.ect1) || !c.varint(f.ecn.ce))) {
-    return truncated(type);
+    return kTruncated;
   }
-  return Frame{f};
+  return nullptr;
 }
 
 // RFC 9000 §19.8
-Result<Frame> decode_stream(Cursor& c, uint64_t type) {
-  StreamFrame f;
+ParseError parse_stream(Cursor& c, uint64_t type, StreamFrame& f) {
+  f.offset = 0;
   f.fin = (type & ft::stream_fin_bit) != 0;
   f.has_length = (type & ft::stream_len_bit) != 0;
-  if (!c.varint(f.stream_id)) return truncated(type);
-  if ((type & ft::stream_off_bit) && !c.varint(f.offset)) return truncated(type);
+  if (!c.varint(f.stream_id)) return kTruncated;
+  if ((type & ft::stream_off_bit) && !c.varint(f.offset)) return kTruncated;
   uint64_t len;
   if (f.has_length) {
-    if (!c.varint(len)) return truncated(type);
+    if (!c.varint(len)) return kTruncated;
   } else {
     len = c.left();
   }
-  if (!c.bytes(len, f.data)) return truncated(type);
+  if (!c.bytes(len, f.data)) return kTruncated;
   // RFC 9000 §19.8: offset + length cannot exceed 2^62-1.
-  if (f.offset + len > kVarintMax) return malformed(type, "STREAM offset+length above 2^62-1");
+  if (f.offset + len > kVarintMax) return "STREAM offset+length above 2^62-1";
+  return nullptr;
+}
+
+template <class T>
+Result<Frame> decode_as_frame(Cursor& c, uint64_t type, ParseError (*parse)(Cursor&, uint64_t, T&)) {
+  T f;
+  if (ParseError e = parse(c, type, f)) return malformed(type, e);
   return Frame{f};
 }
 
@@ -272,8 +286,8 @@ Result<Frame> decode_at(Cursor& c) {
   uint64_t type = *c.p;
   if (type < 0x40) [[likely]] {
     ++c.p;
-    if ((type & ~uint64_t{7}) == ft::stream) return decode_stream(c, type);
-    if (type == ft::ack || type == ft::ack_ecn) return decode_ack(c, type);
+    if ((type & ~uint64_t{7}) == ft::stream) return decode_as_frame(c, type, parse_stream);
+    if (type == ft::ack || type == ft::ack_ecn) return decode_as_frame(c, type, parse_ack);
     if (type == ft::padding) {
       // RFC 9000 §19.1: coalesce the run into one frame.
       size_t n = padding_run_length(Bytes{c.p, c.left()});
@@ -310,6 +324,34 @@ Result<Frame> decode_frame(Reader& r) {
     r.fail();
   }
   return res;
+}
+
+namespace {
+// The receive fast path: one frame type known from its first byte.
+template <class T>
+Status decode_typed(Reader& r, bool type_ok, ParseError (*parse)(Cursor&, uint64_t, T&), T& out) {
+  if (!r.ok() || r.empty() || !type_ok) {
+    const uint64_t t = r.ok() && !r.empty() ? *r.pos() : 0;
+    r.fail();
+    return malformed(t, "unexpected frame type");
+  }
+  const uint64_t type = *r.pos();
+  Cursor c{r.pos() + 1, r.pos() + r.remaining()};
+  if (ParseError e = parse(c, type, out)) {
+    r.fail();
+    return malformed(type, e);
+  }
+  r.skip(static_cast<size_t>(c.p - r.pos()));
+  return {};
+}
+}  // namespace
+
+Status decode_stream_frame(Reader& r, StreamFrame& out) {
+  return decode_typed(r, !r.empty() && is_stream_frame_type(*r.pos()), parse_stream, out);
+}
+
+Status decode_ack_frame(Reader& r, AckFrame& out) {
+  return decode_typed(r, !r.empty() && is_ack_frame_type(*r.pos()), parse_ack, out);
 }
 
 bool AckFrame::operator==(const AckFrame& o) const {

@@ -320,6 +320,17 @@ using Frame = std::variant<PaddingFrame, PingFrame, AckFrame, ResetStreamFrame, 
 // negotiation; the connection checks max_datagram_frame_size (RFC 9221 §3).
 Result<Frame> decode_frame(Reader& r);
 
+// The same for a frame whose first byte is known to be a STREAM type
+// (is_stream_frame_type) or an ACK type (0x02/0x03), into `out`: no Frame
+// variant, for the receive path's common frames. Another type is a
+// FRAME_ENCODING_ERROR.
+Status decode_stream_frame(Reader& r, StreamFrame& out);
+Status decode_ack_frame(Reader& r, AckFrame& out);
+constexpr bool is_stream_frame_type(uint8_t b) { return (b & ~7u) == frame_type::stream; }
+constexpr bool is_ack_frame_type(uint8_t b) {
+  return b == frame_type::ack || b == frame_type::ack_ecn;
+}
+
 // Number of consecutive zero bytes at the start of `b` (a PADDING run).
 size_t padding_run_length(Bytes b);
 

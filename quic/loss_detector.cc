@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 #include <utility>
 
 namespace wt::quic {
@@ -64,7 +65,10 @@ void LossDetector::on_packet_sent(PnSpace space, SentPacket&& packet, Time now) 
     if (s.sent.empty() || s.sent[0].packet.in_flight) break;
     s.sent.pop_front();
   }
-  if (in_flight) set_timer(now);
+  if (in_flight) {
+    timer_dirty_ = true;  // set_timer(now), deferred to the next read
+    timer_now_ = now;
+  }
 }
 
 // ---------------------------------------------------------- acknowledgment
@@ -135,19 +139,29 @@ Status LossDetector::process_ack(PnSpace space, const Ranges& ranges, uint64_t l
   if (space == PnSpace::handshake) peer_validated_ = true;
 
   // Newly acknowledged packets: ranges come newest first; walk each range
-  // downward and reverse once for ascending order.
-  for (const AckRange& r : ranges) {
-    if (s.sent.empty() || r.largest < s.sent[0].packet.pn) break;
-    const size_t a = s.sent.lower_bound(std::max(r.smallest, s.sent[0].packet.pn));
-    for (size_t i = s.sent.lower_bound(r.largest + 1); i-- > a;) {
-      SentPacketMap::Entry& e = s.sent[i];
-      // Tombstones are settled. (Lost packets are always a prefix of the
-      // outstanding ones, so their tombstones are trimmed at once and a late
-      // ACK for them lands below the front: spurious losses go unnoticed.)
-      if (e.state == State::outstanding) out.acked.push_back(remove(s, i, State::acked));
+  // downward and reverse once for ascending order. A single range (the
+  // common case) is walked upward: no reversal of the packets.
+  // Tombstones are settled. (Lost packets are always a prefix of the
+  // outstanding ones, so their tombstones are trimmed at once and a late ACK
+  // for them lands below the front: spurious losses go unnoticed.)
+  auto take_acked = [&](size_t i) {
+    if (s.sent[i].state == State::outstanding) out.acked.push_back(remove(s, i, State::acked));
+  };
+  if (std::next(ranges.begin()) == ranges.end()) {
+    const AckRange r = *ranges.begin();
+    if (!s.sent.empty() && r.largest >= s.sent[0].packet.pn) {
+      const size_t end = s.sent.lower_bound(r.largest + 1);
+      for (size_t i = s.sent.lower_bound(std::max(r.smallest, s.sent[0].packet.pn)); i < end; ++i)
+        take_acked(i);
     }
+  } else {
+    for (const AckRange& r : ranges) {
+      if (s.sent.empty() || r.largest < s.sent[0].packet.pn) break;
+      const size_t a = s.sent.lower_bound(std::max(r.smallest, s.sent[0].packet.pn));
+      for (size_t i = s.sent.lower_bound(r.largest + 1); i-- > a;) take_acked(i);
+    }
+    std::reverse(out.acked.begin(), out.acked.end());
   }
-  std::reverse(out.acked.begin(), out.acked.end());
   if (out.acked.empty()) {
     s.sent.trim();
     return {};
@@ -322,29 +336,31 @@ LossDetector::PtoTime LossDetector::pto_time_and_space(Time now) const {
   return best;
 }
 
+void LossDetector::refresh_timer() const {
+  timer_ = compute_timer(timer_now_);
+  timer_dirty_ = false;
+}
+
 void LossDetector::set_timer(Time now) {
+  timer_ = compute_timer(now);
+  timer_dirty_ = false;
+}
+
+Time LossDetector::compute_timer(Time now) const {
   // RFC 9002 A.8 SetLossDetectionTimer
   Time loss_time = kTimeInfinite;
   for (const Space& s : spaces_) loss_time = std::min(loss_time, s.loss_time);
-  if (loss_time != kTimeInfinite) {
-    timer_ = loss_time;
-    return;
-  }
-  if (amplification_limited_) {
-    timer_ = kTimeInfinite;  // nothing could be sent anyway
-    return;
-  }
-  if (ack_eliciting_in_flight() == 0 && peer_completed_address_validation()) {
-    timer_ = kTimeInfinite;
-    return;
-  }
-  timer_ = pto_time_and_space(now).time;
+  if (loss_time != kTimeInfinite) return loss_time;
+  if (amplification_limited_) return kTimeInfinite;  // nothing could be sent anyway
+  if (ack_eliciting_in_flight() == 0 && peer_completed_address_validation()) return kTimeInfinite;
+  return pto_time_and_space(now).time;
 }
 
 void LossDetector::on_timeout(Time now, TimeoutOutcome& out) {
   // RFC 9002 A.9 OnLossDetectionTimeout
   out.clear();
-  if (timer_ == kTimeInfinite || now < timer_) return;
+  const Time timer = loss_detection_timer();
+  if (timer == kTimeInfinite || now < timer) return;
 
   Time loss_time = kTimeInfinite;
   PnSpace loss_space = PnSpace::initial;
@@ -396,7 +412,7 @@ void LossDetector::discard_space(PnSpace space, Time now) {
       bytes_in_flight_ -= std::min<uint64_t>(bytes_in_flight_, e.packet.bytes);
     }
   }
-  s.sent.clear();
+  s.sent = SentPacketMap();  // never used again: free its ring
   s.discarded = true;
   s.ack_eliciting_in_flight = 0;
   s.last_ack_eliciting_sent = Time{};

@@ -120,7 +120,10 @@ class LossDetector {
 
   // When loss_detection_timer() <= now. Earlier calls return Kind::none.
   void on_timeout(Time now, TimeoutOutcome& out);
-  Time loss_detection_timer() const { return timer_; }
+  Time loss_detection_timer() const {
+    if (timer_dirty_) refresh_timer();
+    return timer_;
+  }
 
   // RFC 9002 §6.4: keys for Initial or Handshake dropped. Their packets
   // leave bytes_in_flight without being declared lost; PTO backoff resets.
@@ -211,6 +214,10 @@ class LossDetector {
   void detect_lost(Space& s, Time now, std::vector<SentPacket>& lost, LossSummary& sum);
   bool on_packets_lost(const LossSummary& sum, Time now);
   void set_timer(Time now);
+  // Packets sent only mark the timer stale: it is computed when read, once
+  // per batch instead of once per packet.
+  void refresh_timer() const;
+  Time compute_timer(Time now) const;
   Duration backoff(Duration d) const;
   struct PtoTime {
     Time time;
@@ -224,7 +231,9 @@ class LossDetector {
   std::unique_ptr<CongestionController> cc_;
   std::array<Space, kNumPnSpaces> spaces_;
   uint64_t bytes_in_flight_ = 0;
-  Time timer_ = kTimeInfinite;
+  mutable Time timer_ = kTimeInfinite;
+  mutable bool timer_dirty_ = false;  // recompute timer_ as set_timer(timer_now_) would
+  Time timer_now_{};
   uint32_t pto_count_ = 0;
   bool handshake_confirmed_ = false;
   bool peer_validated_ = false;  // explicit input or Handshake ACK received

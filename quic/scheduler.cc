@@ -22,8 +22,7 @@ void Scheduler::update_mask(uint8_t u) {
   if (levels_[u].empty()) mask_ &= ~(1u << u); else mask_ |= 1u << u;
 }
 
-void Scheduler::activate(SchedNode& n) {
-  if (n.active_) return;
+void Scheduler::link(SchedNode& n) {
   n.urgency = std::min<uint8_t>(n.urgency, kLevels - 1);
   Level& l = levels_[n.urgency];
   if (n.incremental) link_back(l, n); else l.sequential.insert(&n);
@@ -32,8 +31,7 @@ void Scheduler::activate(SchedNode& n) {
   update_mask(n.urgency);
 }
 
-void Scheduler::deactivate(SchedNode& n) {
-  if (!n.active_) return;
+void Scheduler::unlink(SchedNode& n) {
   Level& l = levels_[n.urgency];
   if (n.incremental) unlink(l, n); else l.sequential.erase(&n);
   n.active_ = false;
@@ -49,20 +47,6 @@ void Scheduler::set_priority(SchedNode& n, uint8_t urgency, bool incremental) {
   n.urgency = urgency;
   n.incremental = incremental;
   if (was_active) activate(n);
-}
-
-void Scheduler::rotate(SchedNode& n) {
-  if (!n.active_ || !n.incremental) return;
-  Level& l = levels_[n.urgency];
-  if (l.tail == &n) return;
-  unlink(l, n);
-  link_back(l, n);
-}
-
-SchedNode* Scheduler::front() const {
-  if (mask_ == 0) return nullptr;
-  const Level& l = levels_[static_cast<size_t>(std::countr_zero(mask_))];
-  return l.sequential.empty() ? l.head : *l.sequential.begin();
 }
 
 }  // namespace wt::quic

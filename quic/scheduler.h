@@ -32,6 +32,7 @@ struct SchedNode {
   SchedNode& operator=(const SchedNode&) = delete;
 
   uint64_t stream_id = 0;
+  void* owner = nullptr;  // the object holding the node (StreamMap: its Stream)
   // Read-only while active: change with Scheduler::set_priority().
   uint8_t urgency = kDefaultUrgency;
   bool incremental = true;
@@ -55,17 +56,31 @@ class Scheduler {
 
   // Adds a stream that has something to send (no-op if active). A newly
   // active incremental stream goes behind the others of its urgency.
-  void activate(SchedNode& n);
+  void activate(SchedNode& n) {
+    if (!n.active_) link(n);
+  }
   // Removes it (no-op if inactive).
-  void deactivate(SchedNode& n);
+  void deactivate(SchedNode& n) {
+    if (n.active_) unlink(n);
+  }
   // Sets priority; an active node is repositioned. Urgency above 7 is 7.
   void set_priority(SchedNode& n, uint8_t urgency, bool incremental);
   // After sending from an incremental stream: move it behind its peers. No
   // effect on non-incremental streams (they keep the lead until done).
-  void rotate(SchedNode& n);
+  void rotate(SchedNode& n) {
+    if (!n.active_ || !n.incremental) return;
+    Level& l = levels_[n.urgency];
+    if (l.tail == &n) return;  // alone or already last
+    unlink(l, n);
+    link_back(l, n);
+  }
 
   // The stream to serve next, or nullptr.
-  SchedNode* front() const;
+  SchedNode* front() const {
+    if (mask_ == 0) return nullptr;
+    const Level& l = levels_[static_cast<size_t>(std::countr_zero(mask_))];
+    return l.sequential.empty() ? l.head : *l.sequential.begin();
+  }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
@@ -97,6 +112,8 @@ class Scheduler {
     SchedNode* tail = nullptr;
     bool empty() const { return sequential.empty() && head == nullptr; }
   };
+  void link(SchedNode& n);
+  void unlink(SchedNode& n);
   void unlink(Level& l, SchedNode& n);
   void link_back(Level& l, SchedNode& n);
   void update_mask(uint8_t u);

@@ -49,11 +49,11 @@ Stream* StreamMap::create(uint64_t id) {
   // opened the stream, from the point of view of the endpoint announcing it.
   if (is_bidi_stream(id)) {
     s->send.emplace(local ? peer_.max_stream_data_bidi_remote : peer_.max_stream_data_bidi_local,
-                    config_.send_buffer);
+                    config_.send_buffer, config_.send_unsent);
     s->recv.emplace(local ? config_.stream_window_bidi_local : config_.stream_window_bidi_remote,
                     config_.max_stream_window);
   } else if (local) {
-    s->send.emplace(peer_.max_stream_data_uni, config_.send_buffer);
+    s->send.emplace(peer_.max_stream_data_uni, config_.send_buffer, config_.send_unsent);
   } else {
     s->recv.emplace(config_.stream_window_uni, config_.max_stream_window);
   }
@@ -101,7 +101,8 @@ void StreamMap::on_streams_blocked_lost(StreamDir dir, uint64_t value) {
   if (value == local_limit_[i] && local_opened_[i] >= local_limit_[i]) blocked_pending_[i] = true;
 }
 
-Result<Stream*> StreamMap::get_for_frame(uint64_t id, StreamPart part, uint64_t frame_type) {
+Result<Stream*> StreamMap::get_for_frame_slow(uint64_t id, StreamPart part,
+                                              uint64_t frame_type) {
   // RFC 9000 §19.4, §19.8, §19.13 (frames of a sender on a send-only
   // stream) and §19.5, §19.10 (frames of a receiver on a receive-only one).
   if (part == StreamPart::recv ? !can_recv_on(id, local_) : !can_send_on(id, local_)) {
@@ -137,8 +138,7 @@ Result<Stream*> StreamMap::get_for_frame(uint64_t id, StreamPart part, uint64_t 
   return s;
 }
 
-std::optional<uint64_t> StreamMap::pop_opened() {
-  if (opened_.empty()) return std::nullopt;
+uint64_t StreamMap::pop_opened_front() {
   uint64_t id = opened_.front();
   opened_.pop_front();
   return id;
@@ -170,36 +170,19 @@ void StreamMap::on_max_streams_lost(StreamDir dir, uint64_t value) {
   if (value == advertised_[idx(dir)]) max_streams_resend_[idx(dir)] = true;
 }
 
-Stream* StreamMap::find(uint64_t id) {
+Stream* StreamMap::find_slow(uint64_t id) {
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_ = it->second.get();
+  return last_;
 }
 
-bool StreamMap::control_pending(const Stream& s) const {
-  return (s.send && (s.send->reset_pending() || s.send->blocked_pending())) ||
-         (s.recv && (s.recv->stop_sending_pending() || s.recv->window_update_pending()));
-}
-
-bool StreamMap::update(Stream& s) {
-  bool send_done = !s.send || s.send->terminal();
-  bool recv_done = !s.recv || s.recv->done();
-  if (send_done && recv_done) {
-    scheduler_.deactivate(s.sched);
-    uint64_t id = s.id();
-    if (!is_local_stream(id, local_)) ++peer_closed_[idx(stream_dir(id))];  // credit, §4.6
-    streams_.erase(id);
-    return false;
-  }
-  if (s.send && s.send->wants_to_send()) {
-    scheduler_.activate(s.sched);
-  } else {
-    scheduler_.deactivate(s.sched);
-  }
-  if (!s.control_queued_ && control_pending(s)) {
-    s.control_queued_ = true;
-    control_.push_back(s.id());
-  }
-  return true;
+void StreamMap::erase(Stream& s) {
+  scheduler_.deactivate(s.sched);
+  uint64_t id = s.id();
+  if (!is_local_stream(id, local_)) ++peer_closed_[idx(stream_dir(id))];  // credit, §4.6
+  if (last_ == &s) last_ = nullptr;
+  streams_.erase(id);
 }
 
 void StreamMap::set_priority(Stream& s, uint8_t urgency, bool incremental) {
@@ -207,23 +190,26 @@ void StreamMap::set_priority(Stream& s, uint8_t urgency, bool incremental) {
 }
 
 Stream* StreamMap::next_sendable(uint64_t conn_credit, bool* conn_blocked) {
+  // Usually the stream in front can send: no walk.
+  if (SchedNode* f = scheduler_.front()) {
+    Stream& s = *static_cast<Stream*>(f->owner);
+    if (s.send && s.send->can_send(conn_credit)) {
+      if (conn_blocked) *conn_blocked = false;
+      return &s;
+    }
+  }
   bool blocked = false;
   SchedNode* n = scheduler_.find_if([&](const SchedNode& node) {
-    auto it = streams_.find(node.stream_id);
-    if (it == streams_.end() || !it->second->send) return false;
-    const SendStream& send = *it->second->send;
-    if (send.next_offset(conn_credit)) return true;
-    if (send.wants_to_send()) blocked = true;  // only connection credit is missing
+    const Stream& s = *static_cast<const Stream*>(node.owner);
+    if (!s.send) return false;
+    if (s.send->can_send(conn_credit)) return true;
+    if (s.send->wants_to_send()) blocked = true;  // only connection credit is missing
     return false;
   });
   if (conn_blocked) *conn_blocked = blocked;
-  return n ? find(n->stream_id) : nullptr;
+  return n ? static_cast<Stream*>(n->owner) : nullptr;
 }
 
-bool StreamMap::after_send(Stream& s) {
-  scheduler_.rotate(s.sched);
-  return update(s);
-}
 
 Stream* StreamMap::front_control() {
   while (!control_.empty()) {

@@ -39,6 +39,7 @@ struct StreamMapConfig {
   uint64_t stream_window_uni = 1u << 20;
   uint64_t max_stream_window = 16u << 20;  // receive window auto-tuning cap
   uint64_t send_buffer = 4u << 20;         // per stream, see SendStream
+  uint64_t send_unsent = 512u << 10;       // per stream, see SendStream
 };
 
 // The peer's transport parameters that concern streams.
@@ -54,7 +55,7 @@ struct PeerStreamLimits {
 // only the part of our side.
 class Stream {
  public:
-  explicit Stream(uint64_t id) : sched(id) {}
+  explicit Stream(uint64_t id) : sched(id) { sched.owner = this; }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
@@ -106,9 +107,17 @@ class StreamMap {
   // STREAM_STATE_ERROR for a frame on a part that does not exist (§19.4,
   // §19.5, §19.8, §19.10, §19.13) or on one of our streams not yet opened;
   // STREAM_LIMIT_ERROR beyond the limit we announced (§4.6).
-  Result<Stream*> get_for_frame(uint64_t id, StreamPart part, uint64_t frame_type);
+  Result<Stream*> get_for_frame(uint64_t id, StreamPart part, uint64_t frame_type) {
+    // A stream that exists with that part passed every check below before.
+    if (last_ && last_->id() == id && (part == StreamPart::recv ? last_->recv.has_value() : last_->send.has_value()))
+      return last_;
+    return get_for_frame_slow(id, part, frame_type);
+  }
   // IDs of streams the peer opened, in order, for "stream opened" events.
-  std::optional<uint64_t> pop_opened();
+  std::optional<uint64_t> pop_opened() {
+    if (opened_.empty()) return std::nullopt;
+    return pop_opened_front();
+  }
   // MAX_STREAMS to send: due when the peer's closed streams allow at least
   // half of the configured count more (RFC 9000 §4.6).
   bool max_streams_pending(StreamDir dir) const;
@@ -116,10 +125,32 @@ class StreamMap {
   void on_max_streams_lost(StreamDir dir, uint64_t value);
 
   // ---- all streams
-  Stream* find(uint64_t id);
+  // Remembers the last stream found: frames mostly come for one stream.
+  Stream* find(uint64_t id) {
+    if (last_ && last_->id() == id) return last_;
+    return find_slow(id);
+  }
   size_t size() const { return streams_.size(); }
-  // See the contract above. False when the stream was freed.
-  bool update(Stream& s);
+  // See the contract above. False when the stream was freed. Inline: it
+  // runs for every frame sent or received.
+  bool update(Stream& s) {
+    const bool send_done = !s.send || s.send->terminal();
+    const bool recv_done = !s.recv || s.recv->done();
+    if (send_done && recv_done) [[unlikely]] {
+      erase(s);
+      return false;
+    }
+    if (s.send && s.send->wants_to_send()) {
+      scheduler_.activate(s.sched);
+    } else {
+      scheduler_.deactivate(s.sched);
+    }
+    if (!s.control_queued_ && control_pending(s)) [[unlikely]] {
+      s.control_queued_ = true;
+      control_.push_back(s.id());
+    }
+    return true;
+  }
   void set_priority(Stream& s, uint8_t urgency, bool incremental);
 
   // Sending STREAM frames: the next stream, in priority order, that can
@@ -128,7 +159,10 @@ class StreamMap {
   // DATA_BLOCKED). After sending a frame from it, call after_send().
   Stream* next_sendable(uint64_t conn_credit, bool* conn_blocked = nullptr);
   // Rotates the stream behind its round-robin peers, then update().
-  bool after_send(Stream& s);
+  bool after_send(Stream& s) {
+    scheduler_.rotate(s.sched);
+    return update(s);
+  }
 
   // Streams owing RESET_STREAM, STOP_SENDING, MAX_STREAM_DATA or
   // STREAM_DATA_BLOCKED, in FIFO order. Write what front_control() owes,
@@ -151,7 +185,14 @@ class StreamMap {
  private:
   static size_t idx(StreamDir d) { return d == StreamDir::bidi ? 0 : 1; }
   Stream* create(uint64_t id);
-  bool control_pending(const Stream& s) const;
+  void erase(Stream& s);
+  Stream* find_slow(uint64_t id);
+  Result<Stream*> get_for_frame_slow(uint64_t id, StreamPart part, uint64_t frame_type);
+  uint64_t pop_opened_front();
+  static bool control_pending(const Stream& s) {
+    return (s.send && (s.send->reset_pending() || s.send->blocked_pending())) ||
+           (s.recv && (s.recv->stop_sending_pending() || s.recv->window_update_pending()));
+  }
   uint64_t max_streams_target(StreamDir dir) const;
 
   Role local_;
@@ -159,6 +200,7 @@ class StreamMap {
   PeerStreamLimits peer_;
   Scheduler scheduler_;
   std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
+  Stream* last_ = nullptr;  // find()'s cache; cleared when that stream is freed
   std::deque<uint64_t> opened_;
   std::deque<uint64_t> control_;
   // Index 0: bidi, 1: uni.

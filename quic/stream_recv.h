@@ -2,16 +2,19 @@
 // data that may arrive out of order, duplicated or overlapping, bounded by
 // the stream's flow control limit (§4.1) and final size rules (§4.5).
 //
-// Data is copied into fixed 4 KiB chunks indexed by offset, and the received
-// ranges are kept in a StreamRangeSet, so reassembly costs O(log n) per frame
-// (adjacent frames merge in place, in either order) and only the gaps of a
-// frame are copied. Memory is bounded by the flow control window.
+// Data is copied into fixed 4 KiB chunks indexed by offset. The received
+// bytes are [0, contiguous end) plus out-of-order ranges in a StreamRangeSet:
+// a frame that continues the contiguous data (the common case) is appended
+// without touching the set; others cost O(log n) (adjacent frames merge in
+// place, in either order) and only their gaps are copied. Memory is bounded
+// by the flow control window.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "lib/bytes.h"
 #include "lib/clock.h"
@@ -22,10 +25,12 @@
 namespace wt::quic {
 
 // Bytes at absolute stream offsets in lazily allocated 4 KiB chunks; the
-// first chunk holds the read position.
+// first chunk holds the read position. Freed chunks are kept for reuse (up to
+// kMaxSpare), so a stream read as fast as it arrives allocates nothing.
 class RecvBuffer {
  public:
   static constexpr size_t kChunk = 4096;
+  static constexpr size_t kMaxSpare = 32;  // 128 KiB: a receive batch of 64 packets
 
   // Stores `data` at `offset` (>= the last release_before()).
   void write(uint64_t offset, Bytes data);
@@ -37,12 +42,23 @@ class RecvBuffer {
   void release_before(uint64_t offset);
   void clear();
   size_t chunk_count() const { return chunks_.size(); }
+  size_t spare_count() const { return spare_.size(); }
 
  private:
-  uint8_t* chunk_at(uint64_t offset);
+  // The chunk holding `offset`, allocated if needed. In-order data fills a
+  // chunk in a few writes: the last one is remembered.
+  uint8_t* chunk_at(uint64_t offset) {
+    const uint64_t start = offset & ~uint64_t{kChunk - 1};
+    if (last_ && start == last_start_) return last_;
+    return chunk_at_slow(offset);
+  }
+  uint8_t* chunk_at_slow(uint64_t offset);
+  void recycle(std::unique_ptr<uint8_t[]> c);
   std::deque<std::unique_ptr<uint8_t[]>> chunks_;  // null: nothing received there
-  std::unique_ptr<uint8_t[]> spare_;
+  std::vector<std::unique_ptr<uint8_t[]>> spare_;
   uint64_t base_ = 0;  // offset of chunks_[0], a multiple of kChunk
+  uint8_t* last_ = nullptr;  // chunk_at()'s cache: the chunk at last_start_
+  uint64_t last_start_ = 0;
 };
 
 class RecvStream {
@@ -57,7 +73,18 @@ class RecvStream {
   State state() const { return state_; }
   // Nothing more for the application or the peer: Data Read, Reset Read, or
   // (after stop_sending) Data Recvd / Reset Recvd. The stream may be freed.
-  bool done() const;
+  bool done() const {
+    switch (state_) {
+      case State::data_read:
+      case State::reset_read:
+        return true;
+      case State::data_recvd:
+      case State::reset_recvd:
+        return stopped_;
+      default:
+        return false;
+    }
+  }
 
   // Effect of a peer frame on connection-level flow control: add `received`
   // to the connection's received bytes (RecvWindow::on_received, which may
@@ -93,9 +120,19 @@ class RecvStream {
   // Consumes up to n bytes of peek()ed data; result as read().
   ReadResult consume(size_t n);
   // Contiguous bytes readable now.
-  uint64_t readable_bytes() const;
+  uint64_t readable_bytes() const {
+    if (stopped_ || (state_ != State::recv && state_ != State::size_known &&
+                     state_ != State::data_recvd))
+      return 0;
+    return contiguous_end_ - read_offset_;
+  }
   // Data, an unread FIN, or an unreported reset: a read would make progress.
-  bool readable() const;
+  bool readable() const {
+    if (stopped_) return false;
+    if (state_ == State::reset_recvd) return true;
+    if (state_ == State::data_recvd && read_offset_ == *final_size_) return true;
+    return readable_bytes() > 0;
+  }
 
   // The application no longer wants data: buffered and future data are
   // discarded, and a STOP_SENDING is armed (RFC 9000 §3.5) if the peer may
@@ -103,14 +140,18 @@ class RecvStream {
   uint64_t stop_sending(uint64_t error_code);
   bool stopped() const { return stopped_; }
   // RFC 9000 §3.5/§13.3: STOP_SENDING is (re)sent only in Recv / Size Known.
-  bool stop_sending_pending() const;
+  bool stop_sending_pending() const {
+    return stop_pending_ && (state_ == State::recv || state_ == State::size_known);
+  }
   uint64_t take_stop_sending();
   void on_stop_sending_lost();
 
   // ---- MAX_STREAM_DATA (RFC 9000 §4.2), only while the final size is
   // unknown (§3.2: no more credit is needed once it is).
   const RecvWindow& window() const { return window_; }
-  bool window_update_pending() const;
+  bool window_update_pending() const {
+    return state_ == State::recv && !stopped_ && window_.update_needed();
+  }
   uint64_t take_window_update(Time now, Duration rtt) { return window_.take_update(now, rtt); }
   void on_window_update_lost(uint64_t limit) { window_.on_update_lost(limit); }
 
@@ -119,15 +160,21 @@ class RecvStream {
   uint64_t highest_received() const { return window_.received(); }
   std::optional<uint64_t> final_size() const { return final_size_; }
   uint64_t reset_code() const { return reset_code_; }
-  // Out-of-order bookkeeping, for tests and stats.
-  size_t range_count() const { return received_.range_count(); }
+  // Out-of-order bookkeeping, for tests and stats: disjoint ranges received.
+  size_t range_count() const { return (contiguous_end_ > 0 ? 1 : 0) + received_.range_count(); }
 
  private:
   void advance(uint64_t n);
   void check_all_received();
+  // Records [offset, end) as received; with `data` (starting at `offset`),
+  // stores the bytes not stored before.
+  void receive_range(uint64_t offset, uint64_t end, const uint8_t* data);
 
   RecvBuffer buf_;
-  StreamRangeSet received_;  // every range ever received (never trimmed)
+  // Every byte ever received: [0, contiguous_end_) and the ranges of
+  // received_, which all start above contiguous_end_.
+  uint64_t contiguous_end_ = 0;
+  StreamRangeSet received_;
   RecvWindow window_;
   std::optional<uint64_t> final_size_;
   uint64_t read_offset_ = 0;

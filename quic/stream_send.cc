@@ -15,8 +15,9 @@ void SendBuffer::append(Bytes data) {
       if (!chunks_.empty()) cap = std::max(cap, std::min(kMaxChunk, chunks_.back().cap * 2));
       cap = std::min(cap, kMaxChunk);
       std::unique_ptr<uint8_t[]> mem;
-      if (cap == kMaxChunk && spare_) {
-        mem = std::move(spare_);
+      if (cap == kMaxChunk && !spare_.empty()) {
+        mem = std::move(spare_.back());
+        spare_.pop_back();
       } else {
         mem = std::make_unique_for_overwrite<uint8_t[]>(cap);
       }
@@ -24,7 +25,7 @@ void SendBuffer::append(Bytes data) {
     }
     Chunk& c = chunks_.back();
     size_t n = std::min(c.cap - c.len, data.size());
-    std::memcpy(c.data.get() + c.len, data.data(), n);
+    copy_unbounded(c.data.get() + c.len, data.data(), n);
     c.len += n;
     end_ += n;
     data = data.subspan(n);
@@ -46,13 +47,21 @@ size_t SendBuffer::find(uint64_t offset) const {
   return hint_;
 }
 
-void SendBuffer::copy(uint64_t offset, MutBytes out) const {
+void SendBuffer::copy_unbounded(uint8_t* dst, const uint8_t* src, size_t n) {
+  // g++ expands a memcpy whose size it can bound as `rep movsq`, slower at
+  // packet sizes than the library's vector copy: the empty asm hides n.
+  asm("" : "+r"(n));
+  std::memcpy(dst, src, n);
+}
+
+void SendBuffer::copy_slow(uint64_t offset, MutBytes out) const {
   if (out.empty()) return;
   for (size_t i = find(offset); !out.empty(); ++i) {
     const Chunk& c = chunks_[i];
+    last_ = {c.offset, c.offset + c.len, c.data.get()};
     size_t pos = static_cast<size_t>(offset - c.offset);
     size_t n = std::min(c.len - pos, out.size());
-    std::memcpy(out.data(), c.data.get() + pos, n);
+    copy_unbounded(out.data(), c.data.get() + pos, n);
     out = out.subspan(n);
     offset += n;
   }
@@ -61,7 +70,8 @@ void SendBuffer::copy(uint64_t offset, MutBytes out) const {
 void SendBuffer::release_before(uint64_t offset) {
   while (!chunks_.empty() && chunks_.front().offset + chunks_.front().len <= offset) {
     Chunk& c = chunks_.front();
-    if (c.cap == kMaxChunk && !spare_) spare_ = std::move(c.data);
+    if (last_.data == c.data.get()) last_ = {};
+    if (c.cap == kMaxChunk && spare_.size() < kMaxSpare) spare_.push_back(std::move(c.data));
     chunks_.pop_front();
     hint_ = hint_ ? hint_ - 1 : 0;
   }
@@ -69,23 +79,17 @@ void SendBuffer::release_before(uint64_t offset) {
 }
 
 void SendBuffer::clear() {
+  last_ = {};
   chunks_.clear();
-  spare_.reset();
+  spare_.clear();
+  spare_.shrink_to_fit();
   start_ = end_;
 }
 
 // ---- SendStream
 
-SendStream::SendStream(uint64_t credit, uint64_t buffer_limit)
-    : credit_(credit), buffer_limit_(buffer_limit) {}
-
-uint64_t SendStream::acked_end() const { return acked_.contiguous_end(0); }
-
-bool SendStream::fin_to_send() const { return fin_set_ && !fin_sent_ && !fin_acked_; }
-
-uint64_t SendStream::new_data_allowed(uint64_t conn_credit) const {
-  return std::min({buf_.end() - send_offset_, credit_.available(), conn_credit});
-}
+SendStream::SendStream(uint64_t credit, uint64_t buffer_limit, uint64_t unsent_limit)
+    : credit_(credit), buffer_limit_(buffer_limit), unsent_limit_(unsent_limit) {}
 
 Result<size_t> SendStream::write(Bytes data) {
   if (reset_state()) return Error(TransportError::stream_state_error, "write after reset");
@@ -99,10 +103,12 @@ Result<size_t> SendStream::write(Bytes data) {
 
 uint64_t SendStream::writable_bytes() const {
   if (fin_set_ || reset_state()) return 0;
-  uint64_t held = buffered();
-  uint64_t room = buffer_limit_ > held ? buffer_limit_ - held : 0;
+  const uint64_t held = buffered();
+  const uint64_t room = buffer_limit_ > held ? buffer_limit_ - held : 0;
+  const uint64_t unsent = buf_.end() - send_offset_;
+  const uint64_t unsent_room = unsent_limit_ > unsent ? unsent_limit_ - unsent : 0;
   // RFC 9000 §19.8: stream offsets stay below 2^62.
-  return std::min(room, kVarintMax - buf_.end());
+  return std::min({room, unsent_room, kVarintMax - buf_.end()});
 }
 
 void SendStream::close() {
@@ -122,18 +128,12 @@ bool SendStream::reset(uint64_t error_code) {
   return true;
 }
 
-bool SendStream::take_writable() {
-  if (!writer_blocked_ || writable_bytes() == 0) return false;
+bool SendStream::take_writable_slow() {
+  // Half the unsent limit drained before the writer comes back, so that it
+  // is not woken for every packet sent.
+  if (writable_bytes() == 0 || buf_.end() - send_offset_ > unsent_limit_ / 2) return false;
   writer_blocked_ = false;
   return true;
-}
-
-std::optional<uint64_t> SendStream::next_offset(uint64_t conn_credit) const {
-  if (reset_state() || state_ == State::data_recvd) return std::nullopt;
-  if (!lost_.empty()) return lost_.front().start;
-  if (new_data_allowed(conn_credit) > 0) return send_offset_;
-  if (fin_to_send() && send_offset_ == buf_.end()) return send_offset_;
-  return std::nullopt;
 }
 
 std::optional<StreamFrameSpec> SendStream::next_frame(uint64_t max_len, uint64_t conn_credit) {
@@ -173,8 +173,20 @@ std::optional<StreamFrameSpec> SendStream::next_frame(uint64_t max_len, uint64_t
 bool SendStream::on_acked(uint64_t offset, uint64_t length, bool fin) {
   if (reset_state() || state_ == State::data_recvd) return false;
   if (length != 0) {
-    acked_.insert(offset, offset + length);
-    lost_.erase(offset, offset + length);  // a spurious loss
+    const uint64_t end = offset + length;
+    if (end > acked_prefix_) {
+      if (offset <= acked_prefix_ && acked_.empty()) {
+        acked_prefix_ = end;  // in order: the common case
+      } else {
+        acked_.insert(std::max(offset, acked_prefix_), end);
+        while (!acked_.empty() && acked_.front().start <= acked_prefix_) {
+          const StreamRangeSet::Range r = acked_.front();
+          acked_prefix_ = std::max(acked_prefix_, r.end);
+          acked_.erase(r.start, r.end);
+        }
+      }
+    }
+    if (!lost_.empty()) lost_.erase(offset, end);  // a spurious loss
   }
   if (fin) {
     fin_acked_ = true;
@@ -193,8 +205,9 @@ bool SendStream::on_acked(uint64_t offset, uint64_t length, bool fin) {
 
 void SendStream::on_lost(uint64_t offset, uint64_t length, bool fin) {
   if (reset_state() || state_ == State::data_recvd) return;
-  if (length != 0) {
-    acked_.for_each_gap(offset, offset + length,
+  const uint64_t end = offset + length;
+  if (length != 0 && end > acked_prefix_) {
+    acked_.for_each_gap(std::max(offset, acked_prefix_), end,
                         [this](uint64_t s, uint64_t e) { lost_.insert(s, e); });
   }
   if (fin && !fin_acked_) fin_sent_ = false;

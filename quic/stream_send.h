@@ -7,11 +7,13 @@
 // then copies the bytes with copy_data(); neither allocates. Lost ranges are
 // resent before new data. Acknowledged data at the front is freed.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "lib/bytes.h"
 #include "lib/result.h"
@@ -27,6 +29,7 @@ class SendBuffer {
  public:
   static constexpr size_t kMinChunk = 512;
   static constexpr size_t kMaxChunk = 16 * 1024;
+  static constexpr size_t kMaxSpare = 8;  // 128 KiB
 
   uint64_t start() const { return start_; }  // first offset held
   uint64_t end() const { return end_; }      // next offset to append
@@ -34,7 +37,14 @@ class SendBuffer {
 
   void append(Bytes data);
   // Copies [offset, offset + out.size()) (must lie in [start(), end())).
-  void copy(uint64_t offset, MutBytes out) const;
+  // Inline for the common case: the range lies in the chunk last copied from.
+  void copy(uint64_t offset, MutBytes out) const {
+    if (offset >= last_.offset && offset + out.size() <= last_.end && !out.empty()) {
+      copy_unbounded(out.data(), last_.data + (offset - last_.offset), out.size());
+      return;
+    }
+    copy_slow(offset, out);
+  }
   // Frees the data below `offset` (whole chunks only; start() may stay lower).
   void release_before(uint64_t offset);
   // Drops everything; offsets continue from end().
@@ -47,10 +57,20 @@ class SendBuffer {
     size_t cap;
     std::unique_ptr<uint8_t[]> data;
   };
+  // The chunk copy() last used (end may lag behind appends to it).
+  struct LastChunk {
+    uint64_t offset = 0, end = 0;
+    const uint8_t* data = nullptr;
+  };
+  static void copy_unbounded(uint8_t* dst, const uint8_t* src, size_t n);
+  void copy_slow(uint64_t offset, MutBytes out) const;
   size_t find(uint64_t offset) const;  // index of the chunk holding offset
   std::deque<Chunk> chunks_;
-  std::unique_ptr<uint8_t[]> spare_;  // one freed kMaxChunk chunk, reused
+  // Freed kMaxChunk chunks, reused: acknowledgments free a few at a time
+  // and new writes take them back, without malloc.
+  std::vector<std::unique_ptr<uint8_t[]>> spare_;
   mutable size_t hint_ = 0;           // chunk index of the last find()
+  mutable LastChunk last_;
   uint64_t start_ = 0;
   uint64_t end_ = 0;
 };
@@ -71,8 +91,11 @@ class SendStream {
   enum class State : uint8_t { ready, send, data_sent, data_recvd, reset_sent, reset_recvd };
 
   // `credit`: the peer's initial MAX_STREAM_DATA for this stream;
-  // `buffer_limit`: bytes held (unacknowledged) before writes are refused.
-  SendStream(uint64_t credit, uint64_t buffer_limit);
+  // `buffer_limit`: bytes held (unacknowledged) before writes are refused;
+  // `unsent_limit`: bytes written but not yet sent before writes are
+  // refused (like TCP_NOTSENT_LOWAT: a short backlog is still in the cache
+  // when it is packetized, and costs less memory and latency).
+  SendStream(uint64_t credit, uint64_t buffer_limit, uint64_t unsent_limit = ~uint64_t{0});
 
   State state() const { return state_; }
   // Data Recvd or Reset Recvd: nothing more will happen on this part.
@@ -90,9 +113,13 @@ class SendStream {
   // Abandons the stream (RFC 9000 §3.1, RESET_STREAM with `error_code`).
   // False when too late or already reset (Data Recvd / Reset *).
   bool reset(uint64_t error_code);
-  // True once after a write was cut short by the buffer limit and room has
-  // opened again (for a "writable" event).
-  bool take_writable();
+  // True once after a write was cut short by a limit and room has opened
+  // again, with at most half the unsent limit left to send (for a
+  // "writable" event). Inline: the send path asks after every frame.
+  bool take_writable() {
+    if (!writer_blocked_) return false;
+    return take_writable_slow();
+  }
   // Bytes held in memory (written, not yet freed by acknowledgments).
   uint64_t buffered() const { return reset_state() ? 0 : buf_.end() - acked_end(); }
   uint64_t written() const { return buf_.end(); }
@@ -101,10 +128,19 @@ class SendStream {
   // Offset the next frame would start at, or nullopt when there is nothing
   // to send with `conn_credit` connection-level credit. Use it to compute
   // the frame's header size before calling next_frame().
-  std::optional<uint64_t> next_offset(uint64_t conn_credit) const;
+  std::optional<uint64_t> next_offset(uint64_t conn_credit) const {
+    if (!can_send(conn_credit)) return std::nullopt;
+    return lost_.empty() ? send_offset_ : lost_.front().start;
+  }
+  // next_offset(conn_credit).has_value(), without the optional (hot path).
+  bool can_send(uint64_t conn_credit) const {
+    if (reset_state() || state_ == State::data_recvd) return false;
+    return !lost_.empty() || new_data_allowed(conn_credit) > 0 ||
+           (fin_to_send() && send_offset_ == buf_.end());
+  }
   // Something to send if connection credit were unlimited (lost data, new
   // data within the stream's credit, or a FIN): the scheduler's criterion.
-  bool wants_to_send() const { return next_offset(~uint64_t{0}).has_value(); }
+  bool wants_to_send() const { return can_send(~uint64_t{0}); }
   // Picks the next frame with at most `max_len` data bytes and marks it sent.
   // Retransmissions come first and use no credit; new data is limited by the
   // stream credit and `conn_credit`. A FIN-only frame (length 0) is returned
@@ -155,15 +191,23 @@ class SendStream {
 
  private:
   bool reset_state() const { return state_ == State::reset_sent || state_ == State::reset_recvd; }
-  uint64_t acked_end() const;  // all bytes below are acknowledged
-  bool fin_to_send() const;    // a FIN must go out at send_offset_
-  uint64_t new_data_allowed(uint64_t conn_credit) const;
+  uint64_t acked_end() const { return acked_prefix_; }  // all bytes below are acknowledged
+  // A FIN must go out at send_offset_.
+  bool fin_to_send() const { return fin_set_ && !fin_sent_ && !fin_acked_; }
+  bool take_writable_slow();
+  uint64_t new_data_allowed(uint64_t conn_credit) const {
+    return std::min({buf_.end() - send_offset_, credit_.available(), conn_credit});
+  }
 
   SendBuffer buf_;
-  StreamRangeSet acked_;  // acknowledged ranges
+  // Acknowledged bytes: [0, acked_prefix_) plus the ranges in acked_, which
+  // all start above acked_prefix_ (in-order acknowledgments touch no set).
+  uint64_t acked_prefix_ = 0;
+  StreamRangeSet acked_;
   StreamRangeSet lost_;   // sent, declared lost, not acknowledged, to resend
   SendCredit credit_;
   uint64_t buffer_limit_;
+  uint64_t unsent_limit_;
   uint64_t send_offset_ = 0;  // highest offset sent (new data starts here)
   uint64_t reset_code_ = 0;
   uint64_t reset_final_size_ = 0;

@@ -113,8 +113,9 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const Tls
 }
 
 TlsSession::~TlsSession() {
-  for (auto& sec : secrets_) OPENSSL_cleanse(sec.bytes.data(), sec.bytes.size());
-  for (auto& t : tickets_) OPENSSL_cleanse(t.data(), t.size());
+  for (size_t i = 0; i < secrets_.size(); ++i)
+    OPENSSL_cleanse(secrets_[i].bytes.data(), secrets_[i].bytes.size());
+  for (size_t i = 0; i < tickets_.size(); ++i) OPENSSL_cleanse(tickets_[i].data(), tickets_[i].size());
   SSL_free(ssl_);
 }
 
@@ -182,6 +183,12 @@ Status TlsSession::set_early_data_context(Bytes context) {
 Status TlsSession::provide_data(EncryptionLevel level, Bytes data) {
   if (failed_) return error_;
   if (data.empty()) return {};
+  if (released_) {
+    if (level != EncryptionLevel::application)
+      return fail_with(Error(TransportError::protocol_violation, "CRYPTO data at unexpected level"),
+                       std::string("CRYPTO data at ") + level_name(level) + " level after the handshake");
+    return check_post_handshake(data);
+  }
   ERR_clear_error();
   if (SSL_provide_quic_data(ssl_, to_ssl(level), data.data(), data.size())) return {};
   int reason = ERR_GET_REASON(ERR_peek_last_error());
@@ -201,6 +208,7 @@ Status TlsSession::provide_data(EncryptionLevel level, Bytes data) {
 
 Result<TlsProgress> TlsSession::do_handshake() {
   if (failed_) return error_;
+  if (released_) return TlsProgress::complete;
   ERR_clear_error();
   if (!SSL_in_init(ssl_)) {
     // RFC 9001 §4.1.3: post-handshake messages (NewSessionTicket) arrive at 1-RTT.
@@ -290,7 +298,8 @@ void TlsSession::consume_crypto(EncryptionLevel level, size_t n) {
   Outgoing& o = out_[static_cast<size_t>(level)];
   o.consumed = std::min(o.data.size(), o.consumed + n);
   if (o.consumed == o.data.size()) {
-    o.data.clear();
+    // A flight is handed out whole: keep no buffer between flights.
+    std::vector<uint8_t>().swap(o.data);
     o.consumed = 0;
   }
 }
@@ -316,14 +325,22 @@ bool TlsSession::has_pending_crypto() const {
 
 bool TlsSession::poll_session_ticket(std::vector<uint8_t>& out) {
   if (tickets_.empty()) return false;
+  if (done_.leaf_in_ticket && tickets_.size() == 1) {
+    // The last session that holds the peer's certificate goes.
+    done_.peer_leaf = leaf_from_ticket(tickets_.front());
+    done_.leaf_in_ticket = false;
+  }
   out = std::move(tickets_.front());
   tickets_.pop_front();
   return true;
 }
 
-bool TlsSession::handshake_complete() const { return !failed_ && !SSL_in_init(ssl_); }
+bool TlsSession::handshake_complete() const {
+  return !failed_ && (released_ || !SSL_in_init(ssl_));
+}
 
 Bytes TlsSession::peer_transport_params() const {
+  if (released_) return {};  // applied by the connection during the handshake
   const uint8_t* p = nullptr;
   size_t len = 0;
   SSL_get_peer_quic_transport_params(ssl_, &p, &len);
@@ -331,6 +348,7 @@ Bytes TlsSession::peer_transport_params() const {
 }
 
 std::string_view TlsSession::alpn() const {
+  if (released_) return done_.alpn;
   const uint8_t* p = nullptr;
   unsigned len = 0;
   SSL_get0_alpn_selected(ssl_, &p, &len);
@@ -338,27 +356,50 @@ std::string_view TlsSession::alpn() const {
 }
 
 uint16_t TlsSession::cipher_suite() const {
+  if (released_) return done_.cipher_suite;
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
   return c ? SSL_CIPHER_get_protocol_id(c) : 0;
 }
 
-uint16_t TlsSession::key_exchange_group() const { return SSL_get_curve_id(ssl_); }
+uint16_t TlsSession::key_exchange_group() const {
+  return released_ ? done_.group : SSL_get_curve_id(ssl_);
+}
 
-bool TlsSession::is_resumed() const { return SSL_session_reused(ssl_) == 1; }
+bool TlsSession::is_resumed() const {
+  return released_ ? done_.resumed : SSL_session_reused(ssl_) == 1;
+}
 
-bool TlsSession::early_data_accepted() const { return SSL_early_data_accepted(ssl_) == 1; }
+bool TlsSession::early_data_accepted() const {
+  return released_ ? done_.early_data_accepted : SSL_early_data_accepted(ssl_) == 1;
+}
 
 const char* TlsSession::early_data_reason() const {
+  if (released_) return done_.early_data_reason ? done_.early_data_reason : "unknown";
   const char* r = SSL_early_data_reason_string(SSL_get_early_data_reason(ssl_));
   return r ? r : "unknown";
 }
 
 std::string_view TlsSession::server_name() const {
+  if (released_) return done_.server_name;
   const char* n = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   return n ? std::string_view(n) : std::string_view();
 }
 
 std::optional<PeerCertificate> TlsSession::peer_certificate() const {
+  if (released_) {
+    PeerCertificate pc;
+    pc.der = done_.leaf_in_ticket ? leaf_from_ticket(tickets_.front()) : done_.peer_leaf;
+    if (pc.der.empty()) return std::nullopt;
+    pc.chain_length = done_.peer_chain_length;
+    const uint8_t* p = pc.der.data();
+    bssl::UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(pc.der.size())));
+    if (x) {
+      pc.subject = name_line(X509_get_subject_name(x.get()));
+      pc.issuer = name_line(X509_get_issuer_name(x.get()));
+    }
+    ERR_clear_error();
+    return pc;
+  }
   const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(ssl_);
   if (!chain || sk_CRYPTO_BUFFER_num(chain) == 0) return std::nullopt;
   PeerCertificate pc;
@@ -376,11 +417,91 @@ std::optional<PeerCertificate> TlsSession::peer_certificate() const {
 std::optional<uint8_t> TlsSession::alert_sent() const { return alert_; }
 
 size_t TlsSession::max_crypto_buffer(EncryptionLevel level) const {
+  // Released: messages are skipped, not buffered; one header at a time.
+  if (released_) return level == EncryptionLevel::application ? ph_header_.size() : 0;
   return SSL_quic_max_handshake_flight_len(ssl_, to_ssl(level));
 }
 
-EncryptionLevel TlsSession::read_level() const { return to_level(SSL_quic_read_level(ssl_)); }
-EncryptionLevel TlsSession::write_level() const { return to_level(SSL_quic_write_level(ssl_)); }
+EncryptionLevel TlsSession::read_level() const {
+  return released_ ? EncryptionLevel::application : to_level(SSL_quic_read_level(ssl_));
+}
+EncryptionLevel TlsSession::write_level() const {
+  return released_ ? EncryptionLevel::application : to_level(SSL_quic_write_level(ssl_));
+}
+
+bool TlsSession::release_ssl() {
+  if (released_) return true;
+  if (failed_ || !ssl_ || SSL_in_init(ssl_) || !secrets_.empty() || has_pending_crypto())
+    return false;
+  Negotiated d;
+  d.alpn = std::string(alpn());
+  d.server_name = std::string(server_name());
+  d.cipher_suite = cipher_suite();
+  d.group = key_exchange_group();
+  d.resumed = is_resumed();
+  d.early_data_accepted = early_data_accepted();
+  d.early_data_reason = SSL_early_data_reason_string(SSL_get_early_data_reason(ssl_));
+  if (const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(ssl_);
+      chain && sk_CRYPTO_BUFFER_num(chain) > 0) {
+    const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+    d.peer_chain_length = sk_CRYPTO_BUFFER_num(chain);
+    // Sessions from tickets carry the established session's certificates.
+    if (!tickets_.empty()) {
+      const std::vector<uint8_t> t = leaf_from_ticket(tickets_.front());
+      d.leaf_in_ticket = t.size() == CRYPTO_BUFFER_len(leaf) &&
+                         std::equal(t.begin(), t.end(), CRYPTO_BUFFER_data(leaf));
+    }
+    if (!d.leaf_in_ticket)
+      d.peer_leaf.assign(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_data(leaf) + CRYPTO_BUFFER_len(leaf));
+  }
+  done_ = std::move(d);
+  SSL_free(ssl_);
+  ssl_ = nullptr;
+  released_ = true;
+  secrets_.shrink();
+  return true;
+}
+
+std::vector<uint8_t> TlsSession::leaf_from_ticket(const std::vector<uint8_t>& ticket) const {
+  std::vector<uint8_t> der;
+  bssl::UniquePtr<SSL_SESSION> s(
+      SSL_SESSION_from_bytes(ticket.data(), ticket.size(), config_->native_handle()));
+  if (const STACK_OF(CRYPTO_BUFFER)* chain = s ? SSL_SESSION_get0_peer_certificates(s.get()) : nullptr;
+      chain && sk_CRYPTO_BUFFER_num(chain) > 0) {
+    const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+    der.assign(CRYPTO_BUFFER_data(leaf), CRYPTO_BUFFER_data(leaf) + CRYPTO_BUFFER_len(leaf));
+  }
+  ERR_clear_error();
+  return der;
+}
+
+Status TlsSession::check_post_handshake(Bytes data) {
+  // RFC 8446 §4: HandshakeType (1 byte) and a 24-bit length, then the body.
+  while (!data.empty()) {
+    if (ph_skip_ > 0) {
+      const size_t n = std::min<size_t>(ph_skip_, data.size());
+      ph_skip_ -= static_cast<uint32_t>(n);
+      data = data.subspan(n);
+      continue;
+    }
+    ph_header_[ph_header_len_++] = data[0];
+    data = data.subspan(1);
+    if (ph_header_len_ < ph_header_.size()) continue;
+    ph_header_len_ = 0;
+    constexpr uint8_t kNewSessionTicket = 4;
+    if (is_server() || ph_header_[0] != kNewSessionTicket) {
+      // RFC 9001 §6: a KeyUpdate is 0x10a; so is any message TLS would not
+      // expect here (a client sends none after its Finished in QUIC).
+      alert_ = SSL_AD_UNEXPECTED_MESSAGE;
+      Error e;
+      e.code = static_cast<uint64_t>(TransportError::crypto_error_base) + SSL_AD_UNEXPECTED_MESSAGE;
+      e.detail = "unexpected post-handshake message";
+      return fail_with(e, "unexpected post-handshake message type " + std::to_string(ph_header_[0]));
+    }
+    ph_skip_ = (uint32_t{ph_header_[1]} << 16) | (uint32_t{ph_header_[2]} << 8) | ph_header_[3];
+  }
+  return {};
+}
 
 void TlsSession::on_secret(EncryptionLevel level, SecretDirection dir, uint16_t suite,
                            const uint8_t* s, size_t len) {

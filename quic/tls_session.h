@@ -12,10 +12,12 @@
 // appear only once the data at the current level is processed, and BoringSSL
 // accepts data only at its current read level. After the handshake completes,
 // do_handshake() processes post-handshake messages (NewSessionTicket).
+//
+// Once the handshake is done, release_ssl() frees the BoringSSL connection
+// (most of a session's memory); what was negotiated stays readable.
 #pragma once
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +26,7 @@
 
 #include "lib/bytes.h"
 #include "lib/result.h"
+#include "quic/compact_queue.h"
 #include "quic/packet_type.h"
 #include "quic/tls_config.h"
 
@@ -138,6 +141,19 @@ class TlsSession {
   EncryptionLevel read_level() const;
   EncryptionLevel write_level() const;
 
+  // After the handshake: frees the BoringSSL connection (with its session,
+  // certificates and buffers) once TLS has nothing left to hand out (every
+  // secret polled, all CRYPTO data taken). Everything above stays readable,
+  // and tickets already received stay in poll_session_ticket(). Afterwards
+  // provide_data() only checks post-handshake messages: a client skips
+  // NewSessionTicket (no resumption from later tickets); anything else is an
+  // unexpected_message, CRYPTO_ERROR 0x10a (RFC 9001 §6: a TLS KeyUpdate is
+  // a connection error of that type). False, and nothing done, if the
+  // handshake is not complete, failed, or output is pending.
+  bool release_ssl();
+  bool ssl_released() const { return released_; }
+
+  // Null once released.
   SSL* native_handle() const { return ssl_; }
 
   // Called from BoringSSL callbacks (internal).
@@ -153,16 +169,40 @@ class TlsSession {
   Status init(const TlsSessionOptions& opts);
   Error fail_from_ssl(const char* what);
   Error fail_with(Error e, std::string message);
+  Status check_post_handshake(Bytes data);  // after release_ssl()
+  std::vector<uint8_t> leaf_from_ticket(const std::vector<uint8_t>& ticket) const;
 
   std::shared_ptr<const TlsConfig> config_;
   SSL* ssl_ = nullptr;
-  std::deque<TlsSecret> secrets_;
+  CompactQueue<TlsSecret> secrets_;
   struct Outgoing {
     std::vector<uint8_t> data;
     size_t consumed = 0;
   };
   std::array<Outgoing, 4> out_;
-  std::deque<std::vector<uint8_t>> tickets_;
+  CompactQueue<std::vector<uint8_t>> tickets_;
+  // What the handshake negotiated, kept by release_ssl().
+  struct Negotiated {
+    std::string alpn;
+    std::string server_name;
+    // DER. A client holding tickets keeps none: each serialized session
+    // carries the peer's chain already (leaf_in_ticket).
+    std::vector<uint8_t> peer_leaf;
+    size_t peer_chain_length = 0;
+    bool leaf_in_ticket = false;
+    const char* early_data_reason = nullptr;  // BoringSSL's static string
+    uint16_t cipher_suite = 0;
+    uint16_t group = 0;
+    bool resumed = false;
+    bool early_data_accepted = false;
+  };
+  Negotiated done_;
+  bool released_ = false;
+  // Post-handshake messages after release: the 4-byte header being read
+  // (RFC 8446 §4), then the body bytes still to skip.
+  std::array<uint8_t, 4> ph_header_{};
+  uint8_t ph_header_len_ = 0;
+  uint32_t ph_skip_ = 0;
   std::optional<uint8_t> alert_;
   bool failed_ = false;
   bool early_data_rejected_ = false;

@@ -15,7 +15,11 @@ bash scripts/check-sans-io.sh
 step "gcc release build + all suites"
 [ -d build/release ] || CXX=g++ meson setup build/release -Dbuildtype=release >/dev/null
 ninja -C build/release
-meson test -C build/release --print-errorlogs --num-processes 2
+meson test -C build/release --print-errorlogs --num-processes 2 --no-suite interop
+
+step "interop suite: h3get/h3serve against caddy, quic-go and headless Chromium"
+# Real peers from Debian (scripts/deps.sh). A peer that cannot run fails its test.
+meson test -C build/release --suite interop --print-errorlogs
 
 step "ASan+UBSan build (gcc) + unit and vectors suites"
 [ -d build/asan ] || CXX=g++ meson setup build/asan -Dbuildtype=debug -Doptimization=1 \

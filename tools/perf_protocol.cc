@@ -130,7 +130,7 @@ Result<quic::EndpointConfig> make_endpoint_config(const EndpointSetup& setup, Ra
   c.initial_max_stream_data = 16u << 20;
   c.max_connection_window = 128u << 20;
   c.max_stream_window = 64u << 20;
-  c.stream_send_buffer = 8u << 20;
+  c.stream_send_buffer = setup.send_buffer;
   c.max_streams_bidi = 1000;
   c.max_datagram_frame_size = 65535;  // DATAGRAM echo for RTT figures
   return e;
@@ -250,9 +250,12 @@ PerfClient::~PerfClient() {
   if (loop_ && stop_timer_.valid()) loop_->cancel(stop_timer_);
 }
 
-Status PerfClient::start(net::QuicDriver& driver) {
-  driver_ = &driver;
-  loop_ = &driver.loop();
+Status PerfClient::start(net::QuicDriver& driver) { return start(std::vector<net::QuicDriver*>{&driver}); }
+
+Status PerfClient::start(const std::vector<net::QuicDriver*>& drivers) {
+  if (drivers.empty()) return Error::app(0, "no driver");
+  drivers_ = drivers;
+  loop_ = &drivers_[0]->loop();
   first_connect_ = io::monotonic_now();
   connect_next(first_connect_);
   if (started_ == 0) return Error::app(0, "no connection could be started");
@@ -262,7 +265,8 @@ Status PerfClient::start(net::QuicDriver& driver) {
 void PerfClient::connect_next(Time now) {
   if (stopping_) return;
   while (started_ < opts_.connections && (opts_.concurrency == 0 || working_ < opts_.concurrency)) {
-    auto c = driver_->connect(opts_.server);
+    net::QuicDriver* d = drivers_[next_driver_++ % drivers_.size()];
+    auto c = d->connect(opts_.server);
     ++started_;
     if (!c.ok()) {
       ++result_.connections_failed;
@@ -304,7 +308,7 @@ void PerfClient::stop() {
       c->close(0, "done");
     }
   }
-  if (driver_) driver_->wake();
+  for (net::QuicDriver* d : drivers_) d->wake();
   if (conns_.empty()) done_ = true;
 }
 
@@ -509,7 +513,7 @@ void PerfClient::on_removed(quic::Connection& c) {
   } else if (!it->second.closing) {
     ++result_.connections_failed;
   }
-  Time now = driver_->loop().now();
+  Time now = loop_->now();
   result_.last_stats = c.stats();
   if (it->second.working) {
     it->second.working = false;

@@ -13,12 +13,14 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "lib/bytes.h"
 #include "lib/clock.h"
+#include "lib/io/loop_thread.h"
 #include "net/diagnostics.h"
 #include "net/quic_driver.h"
 
@@ -76,6 +78,7 @@ struct EndpointSetup {
   size_t packet_size = 1452;  // UDP payload we start with
   bool pmtud = true;          // probe for larger packets (off: packet_size stays)
   bool pacing = true;
+  uint64_t send_buffer = 8u << 20;  // per stream (ConnectionConfig::stream_send_buffer)
   // Server certificate and key (PEM text or files); none: a fresh
   // self-signed one for localhost, 127.0.0.1 and ::1 (lib/certgen).
   std::string cert_pem, key_pem, cert_file, key_file;
@@ -120,6 +123,54 @@ class PerfServer final : public net::QuicApp {
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);
   PatternSource pattern_;
   ServerStats stats_;
+};
+
+// ------------------------------------------------------------ server threads
+
+// N PerfServers, each on its own event loop and thread with its own
+// SO_REUSEPORT socket on one address (DESIGN: one loop per thread,
+// shared-nothing); the kernel spreads clients over them by address and
+// port. Everything about a server runs on its thread; stats() asks each
+// thread for a snapshot.
+struct ServerGroupOptions {
+  size_t threads = 2;
+  Address bind;  // port 0: one is picked, and the others join it
+  io::SocketOptions socket;
+  io::LoopOptions loop;
+  EndpointSetup setup;  // `server` is forced on
+};
+
+class PerfServerGroup {
+ public:
+  static Result<std::unique_ptr<PerfServerGroup>> start(const ServerGroupOptions& options,
+                                                        std::string* error_message = nullptr);
+  ~PerfServerGroup();  // stops the loops, joins the threads
+  PerfServerGroup(const PerfServerGroup&) = delete;
+  PerfServerGroup& operator=(const PerfServerGroup&) = delete;
+
+  const Address& address() const { return address_; }
+  size_t threads() const { return workers_.size(); }
+  bool gso() const { return gso_; }
+  bool gro() const { return gro_; }
+  const char* backend_name() const { return backend_; }
+
+  struct ThreadStats {
+    ServerStats server;
+    net::DriverStats driver;  // totals(): live connections' ACKs included
+    io::LoopStats loop;
+  };
+  // One snapshot per thread, taken on that thread (any thread may call;
+  // after stop() the last values).
+  std::vector<ThreadStats> stats();
+  void stop();
+
+ private:
+  struct Worker;
+  PerfServerGroup() = default;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Address address_;
+  bool gso_ = false, gro_ = false, stopped_ = false;
+  const char* backend_ = "";
 };
 
 // ------------------------------------------------------------------ client
@@ -172,6 +223,10 @@ class PerfClient final : public net::QuicApp {
   // Opens the first connections through `driver` (its endpoint's template
   // must offer the perf ALPN).
   Status start(net::QuicDriver& driver);
+  // Several drivers (sockets, one client port each) on one loop: new
+  // connections take them in turn, so a server's SO_REUSEPORT group spreads
+  // them over its threads.
+  Status start(const std::vector<net::QuicDriver*>& drivers);
   // Time mode ends, or hold ends: close what is open.
   void stop();
   bool done() const { return done_; }
@@ -210,7 +265,8 @@ class PerfClient final : public net::QuicApp {
   bool time_up(Time now) const;
 
   ClientOptions opts_;
-  net::QuicDriver* driver_ = nullptr;
+  std::vector<net::QuicDriver*> drivers_;
+  size_t next_driver_ = 0;
   io::Loop* loop_ = nullptr;
   io::TimerId stop_timer_;
   std::unordered_map<quic::Connection*, Conn> conns_;

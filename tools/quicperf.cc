@@ -55,19 +55,28 @@ common options:
   --backend B           epoll|uring|auto (default auto, env WT_IO_BACKEND)
   --no-gso              no UDP GSO/GRO on our socket
   --no-pacing           send without pacing (diagnostics)
+  --send-buffer SIZE    per-stream send buffer (default 8M)
+  --recv-budget N       datagrams received per loop iteration before ACKs and
+                        sends get a turn (default 256; 0: no limit)
+  --send-budget N       send batches per loop iteration (default 64)
   --stats               print event loop and connection statistics to stderr
+  --trace               every 100 ms: cwnd, bytes in flight, RTT to stderr
   --json                one JSON object on stdout at the end
   -q, --quiet           no progress line
 server options:
   --listen ADDR         bind address (default [::]:PORT, dual-stack)
   --cert F --key F      PEM certificate and key (default: generated self-signed)
   --exit-after N        exit after N connections have ended
+  --threads N           N event loops on N threads, one SO_REUSEPORT socket
+                        each (the kernel spreads clients by address and port)
 client options:
   --download SIZE       bytes the server sends per request (K/M/G suffixes)
   --upload SIZE         bytes the client sends per request
   --streams N           concurrent requests per connection (default 1)
   --requests N          requests per connection in total (default: --streams)
   --connections N       connections (default 1)
+  --sockets N           client sockets (ports) the connections take in turn
+                        (default 1; more spread them over a --threads server)
   --concurrency N       connections open at once (default: all)
   --duration SEC        time mode: repeat requests for SEC seconds
   --verify              check every response by SHA-256 against the pattern
@@ -92,8 +101,9 @@ struct Args {
   perf::EndpointSetup setup;
   perf::ClientOptions client;
   io::BackendKind backend = io::BackendKind::automatic;
-  bool gso = true, json = false, quiet = false, stats = false;
-  uint64_t exit_after = 0;
+  io::LoopOptions loop;
+  bool gso = true, json = false, quiet = false, stats = false, trace = false;
+  uint64_t exit_after = 0, threads = 1, sockets = 1;
   double hold = 0, timeout = 0;
 };
 
@@ -161,6 +171,15 @@ Args parse(int argc, char** argv) {
       a.backend = *b;
     } else if (o == "--no-gso") a.gso = false;
     else if (o == "--no-pacing") a.setup.pacing = false;
+    else if (o == "--send-buffer") {
+      uint64_t v = size();
+      if (v < 65536 || v > (uint64_t{1} << 32)) die("--send-buffer must be 64K..4G");
+      a.setup.send_buffer = v;
+    } else if (o == "--recv-budget") a.loop.recv_datagram_budget = static_cast<uint32_t>(count());
+    else if (o == "--send-budget") a.loop.send_budget = static_cast<uint32_t>(std::max<uint64_t>(count(), 1));
+    else if (o == "--threads") a.threads = std::clamp<uint64_t>(count(), 1, 256);
+    else if (o == "--sockets") a.sockets = std::clamp<uint64_t>(count(), 1, 1024);
+    else if (o == "--trace") a.trace = true;
     else if (o == "--stats") a.stats = true;
     else if (o == "--json") a.json = true;
     else if (o == "-q" || o == "--quiet") a.quiet = true;
@@ -222,16 +241,20 @@ std::string cipher_label(const Args& a, const std::string& negotiated) {
   return negotiated;
 }
 
-void print_stats(io::Loop& loop, net::QuicDriver& d) {
-  const auto& l = loop.stats();
-  const auto& s = d.stats();
+void print_loop_stats(const io::LoopStats& l, const net::DriverStats& s) {
   fmt::print(stderr,
-             "loop: {} iterations, {} recv batches / {} datagrams, {} send batches / {} sendmsg, "
-             "{} blocked, {} timers\n",
+             "loop: {} iterations, {} recv batches / {} datagrams, {} send batches / {} sendmsg / "
+             "{} syscalls, {} blocked, {} timers\n",
              l.iterations, l.recv_batches, l.recv_datagrams, l.send_batches, l.send_calls,
-             l.send_blocked, l.timers_fired);
-  fmt::print(stderr, "driver: {} dispatches, {} datagrams sent in {} batches\n", s.dispatches,
-             s.send_datagrams, s.send_batches);
+             l.send_syscalls, l.send_blocked, l.timers_fired);
+  fmt::print(stderr,
+             "driver: {} dispatches, {} datagrams sent in {} batches, ACK frames {} sent / {} "
+             "received\n",
+             s.dispatches, s.send_datagrams, s.send_batches, s.ack_frames_sent, s.ack_frames_received);
+}
+
+void print_stats(io::Loop& loop, net::QuicDriver& d) {
+  print_loop_stats(loop.stats(), d.totals());
   d.endpoint().for_each([](quic::Connection& c) {
     const auto& cs = c.stats();
     fmt::print(stderr,
@@ -242,6 +265,35 @@ void print_stats(io::Loop& loop, net::QuicDriver& d) {
   });
 }
 
+// Every 100 ms with --trace: what limits a transfer.
+void trace_connections(net::QuicDriver& d, Time& next) {
+  Time now = io::monotonic_now();
+  if (now < next) return;
+  next = now + std::chrono::milliseconds(100);
+  d.endpoint().for_each([](quic::Connection& c) {
+    const auto& cs = c.stats();
+    fmt::print(stderr,
+               "trace: {} packets sent, {} received, cwnd {}, in flight {}, srtt {} us, min rtt {} "
+               "us, {} lost, ACK frames {} sent / {} received\n",
+               cs.packets_sent, cs.packets_received, cs.cwnd, cs.bytes_in_flight,
+               cs.smoothed_rtt.count() / 1000, cs.min_rtt.count() / 1000, cs.packets_lost,
+               cs.ack_frames_sent, cs.ack_frames_received);
+  });
+}
+
+// How batched the I/O was and how many ACKs it took, as JSON fields.
+std::string io_json(const io::LoopStats& l, const net::DriverStats& d, uint64_t payload_bytes) {
+  const double mb = static_cast<double>(payload_bytes) / 1e6;
+  auto per = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  return fmt::format(
+      "\"send_segments_per_batch\": {:.1f}, \"recv_segments_per_batch\": {:.1f}, "
+      "\"send_batches_per_syscall\": {:.2f}, \"loop_iterations\": {}, "
+      "\"ack_frames_sent_per_mb\": {:.2f}, \"ack_frames_received_per_mb\": {:.2f}",
+      d.send_segments_per_batch(), d.recv_segments_per_batch(),
+      per(static_cast<double>(l.send_batches), static_cast<double>(l.send_syscalls)), l.iterations,
+      per(static_cast<double>(d.ack_frames_sent), mb), per(static_cast<double>(d.ack_frames_received), mb));
+}
+
 io::SocketOptions socket_options(const Args& a) {
   io::SocketOptions s;
   s.gso = a.gso;
@@ -249,11 +301,99 @@ io::SocketOptions socket_options(const Args& a) {
   return s;
 }
 
+void print_server_summary(const Args& a, const perf::ServerStats& st, double cpu,
+                          const char* backend, const std::string& io, size_t threads) {
+  if (a.json) {
+    fmt::print(
+        "{{\"role\": \"server\", \"connections\": {}, \"streams\": {}, \"bytes_sent\": {}, "
+        "\"bytes_received\": {}, \"datagrams_echoed\": {}, \"cpu_seconds\": {:.3f}, \"rss_kib\": {}, "
+        "\"backend\": \"{}\", \"threads\": {}, {}}}\n",
+        st.connections, st.streams, st.bytes_sent, st.bytes_received, st.datagrams_echoed, cpu,
+        tools::rss_kib(), backend, threads, io);
+  } else {
+    fmt::print(stderr, "served {} connections, {} streams, sent {} bytes, received {} bytes, CPU {:.2f} s\n",
+               st.connections, st.streams, st.bytes_sent, st.bytes_received, cpu);
+  }
+}
+
+std::string listen_spec(const Args& a) {
+  return a.listen.empty() ? fmt::format("[::]:{}", a.port) : a.listen;
+}
+
+// --threads N: N loops on N threads (perf::PerfServerGroup); this thread
+// only watches for --exit-after and signals.
+int run_server_threads(Args& a) {
+  std::string listen = listen_spec(a);
+  auto bind = tools::resolve(listen, a.port);
+  if (!bind) die("cannot resolve " + listen);
+  perf::ServerGroupOptions o;
+  o.threads = a.threads;
+  o.bind = *bind;
+  o.socket = socket_options(a);
+  o.loop = a.loop;
+  o.loop.backend = a.backend;
+  o.setup = a.setup;
+  std::string err;
+  auto group = perf::PerfServerGroup::start(o, &err);
+  if (!group.ok()) die("cannot listen on " + listen + ": " + (err.empty() ? std::string(group.error().detail) : err));
+  perf::PerfServerGroup& g = **group;
+  if (!a.json)
+    fmt::print(stderr, "quicperf server on {} ({} threads, {}, GSO {}, GRO {}{})\n",
+               g.address().to_string(), g.threads(), g.backend_name(), g.gso() ? "on" : "off",
+               g.gro() ? "on" : "off",
+               a.setup.null_cipher ? ", NULL CIPHER: 1-RTT unencrypted, benchmark only" : "");
+  double cpu0 = tools::cpu_seconds();
+  while (!g_signals.load()) {
+    ::usleep(50 * 1000);
+    if (!a.exit_after) continue;
+    uint64_t removed = 0;
+    for (const auto& t : g.stats()) removed += t.driver.connections_removed;
+    if (removed >= a.exit_after) break;
+  }
+  g.stop();
+  const double cpu = tools::cpu_seconds() - cpu0;
+  perf::ServerStats total;
+  net::DriverStats dtotal;
+  io::LoopStats ltotal;
+  std::string per_thread;
+  for (const auto& t : g.stats()) {
+    total.connections += t.server.connections;
+    total.streams += t.server.streams;
+    total.bytes_sent += t.server.bytes_sent;
+    total.bytes_received += t.server.bytes_received;
+    total.datagrams_echoed += t.server.datagrams_echoed;
+    dtotal.send_batches += t.driver.send_batches;
+    dtotal.send_datagrams += t.driver.send_datagrams;
+    dtotal.recv_batches += t.driver.recv_batches;
+    dtotal.recv_datagrams += t.driver.recv_datagrams;
+    dtotal.ack_frames_sent += t.driver.ack_frames_sent;
+    dtotal.ack_frames_received += t.driver.ack_frames_received;
+    dtotal.dispatches += t.driver.dispatches;
+    ltotal.iterations += t.loop.iterations;
+    ltotal.recv_batches += t.loop.recv_batches;
+    ltotal.recv_datagrams += t.loop.recv_datagrams;
+    ltotal.send_batches += t.loop.send_batches;
+    ltotal.send_calls += t.loop.send_calls;
+    ltotal.send_syscalls += t.loop.send_syscalls;
+    ltotal.send_blocked += t.loop.send_blocked;
+    ltotal.timers_fired += t.loop.timers_fired;
+    per_thread += fmt::format("{}{}", per_thread.empty() ? "" : ", ", t.server.connections);
+  }
+  if (a.stats) {
+    print_loop_stats(ltotal, dtotal);
+    fmt::print(stderr, "connections per thread: {}\n", per_thread);
+  }
+  std::string io = io_json(ltotal, dtotal, total.bytes_sent + total.bytes_received) +
+                   ", \"connections_per_thread\": [" + per_thread + "]";
+  print_server_summary(a, total, cpu, g.backend_name(), io, g.threads());
+  return 0;
+}
+
 int run_server(Args& a, io::Loop& loop, Random& rng) {
   std::string err;
   auto cfg = perf::make_endpoint_config(a.setup, rng, &err);
   if (!cfg.ok()) die("TLS setup: " + (err.empty() ? std::string(cfg.error().detail) : err));
-  std::string listen = a.listen.empty() ? fmt::format("[::]:{}", a.port) : a.listen;
+  std::string listen = listen_spec(a);
   auto bind = tools::resolve(listen, a.port);
   if (!bind) die("cannot resolve " + listen);
   perf::PerfServer app;
@@ -268,9 +408,11 @@ int run_server(Args& a, io::Loop& loop, Random& rng) {
                (*driver)->gso() ? "on" : "off", (*driver)->gro() ? "on" : "off",
                a.setup.null_cipher ? ", NULL CIPHER: 1-RTT unencrypted, benchmark only" : "");
   double cpu0 = tools::cpu_seconds();
+  Time next_trace{};
   while (!loop.stopped()) {
     loop.run_once(std::chrono::milliseconds(200));
     if (a.exit_after && (*driver)->stats().connections_removed >= a.exit_after) break;
+    if (a.trace) trace_connections(**driver, next_trace);
   }
   const auto& st = app.stats();
   if (a.stats) {
@@ -282,18 +424,8 @@ int run_server(Args& a, io::Loop& loop, Random& rng) {
                cs.packets_sent, cs.packets_received, cs.packets_lost, cs.pto_count,
                cs.smoothed_rtt.count() / 1000, cs.min_rtt.count() / 1000, cs.cwnd, cs.bytes_in_flight);
   }
-  if (a.json) {
-    fmt::print(
-        "{{\"role\": \"server\", \"connections\": {}, \"streams\": {}, \"bytes_sent\": {}, "
-        "\"bytes_received\": {}, \"datagrams_echoed\": {}, \"cpu_seconds\": {:.3f}, \"rss_kib\": {}, "
-        "\"backend\": \"{}\"}}\n",
-        st.connections, st.streams, st.bytes_sent, st.bytes_received, st.datagrams_echoed,
-        tools::cpu_seconds() - cpu0, tools::rss_kib(), loop.backend_name());
-  } else {
-    fmt::print(stderr, "served {} connections, {} streams, sent {} bytes, received {} bytes, CPU {:.2f} s\n",
-               st.connections, st.streams, st.bytes_sent, st.bytes_received,
-               tools::cpu_seconds() - cpu0);
-  }
+  print_server_summary(a, st, tools::cpu_seconds() - cpu0, loop.backend_name(),
+                       io_json(loop.stats(), (*driver)->totals(), st.bytes_sent + st.bytes_received), 1);
   return 0;
 }
 
@@ -308,14 +440,27 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
   net::DriverOptions dopts;
   dopts.bind = server->family == 6 ? *io::parse_address("[::]:0") : *io::parse_address("0.0.0.0:0");
   dopts.socket = socket_options(a);
-  auto driver = net::QuicDriver::create(loop, *cfg, app, dopts);
-  if (!driver.ok()) die("cannot create the client socket: " + std::string(driver.error().detail));
+  std::vector<std::unique_ptr<net::QuicDriver>> drivers;
+  std::vector<net::QuicDriver*> driver_ptrs;
+  for (uint64_t i = 0; i < a.sockets; ++i) {
+    auto d = net::QuicDriver::create(loop, *cfg, app, dopts);
+    if (!d.ok()) die("cannot create the client socket: " + std::string(d.error().detail));
+    driver_ptrs.push_back(d->get());
+    drivers.push_back(std::move(*d));
+  }
+  net::QuicDriver* driver = drivers[0].get();
+  auto connection_count = [&] {
+    size_t n = 0;
+    for (auto& d : drivers) n += d->endpoint().connection_count();
+    return n;
+  };
 
   const bool progress = !a.json && !a.quiet && isatty(STDOUT_FILENO);
   double cpu0 = tools::cpu_seconds();
   uint64_t rss0 = tools::rss_kib();
   Time start = io::monotonic_now();
-  if (auto s = app.start(**driver); !s.ok()) die("connect: " + std::string(s.error().detail));
+  if (auto s = app.start(driver_ptrs); !s.ok()) die("connect: " + std::string(s.error().detail));
+  Time next_trace{};
   double timeout = a.timeout > 0 ? a.timeout
                                  : 120 + static_cast<double>(a.client.duration.count()) / 1e9 + a.hold;
   Time deadline = start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout));
@@ -328,6 +473,7 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
   bool timed_out = false;
   while (!app.done() && !loop.stopped()) {
     loop.run_once(std::chrono::milliseconds(100));
+    if (a.trace) trace_connections(*driver, next_trace);
     Time now = io::monotonic_now();
     if (now >= deadline) {
       timed_out = true;
@@ -347,7 +493,7 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
       double dt = static_cast<double>((now - last_t).count()) / 1e9;
       double rate = dt > 0 ? static_cast<double>(b - last_bytes) * 8 / dt / 1e9 : 0;
       fmt::print("\r{:7.3f} Gbit/s  {:10.1f} MiB  {} connection(s)   ", rate,
-                 static_cast<double>(b) / (1 << 20), (*driver)->endpoint().connection_count());
+                 static_cast<double>(b) / (1 << 20), connection_count());
       std::fflush(stdout);
       last_bytes = b;
       last_t = now;
@@ -361,8 +507,19 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
     while (!app.done() && io::monotonic_now() < end) loop.run_once(std::chrono::milliseconds(50));
   }
   if (progress) fmt::print("\r{:60}\r", "");
+  net::DriverStats dtotal;
+  for (auto& d : drivers) {
+    net::DriverStats t = d->totals();
+    dtotal.recv_batches += t.recv_batches;
+    dtotal.recv_datagrams += t.recv_datagrams;
+    dtotal.send_batches += t.send_batches;
+    dtotal.send_datagrams += t.send_datagrams;
+    dtotal.dispatches += t.dispatches;
+    dtotal.ack_frames_sent += t.ack_frames_sent;
+    dtotal.ack_frames_received += t.ack_frames_received;
+  }
   if (a.stats) {
-    print_stats(loop, **driver);
+    print_loop_stats(loop.stats(), dtotal);
     const auto& cs = app.result().last_stats;
     fmt::print(stderr,
                "last connection: {} packets sent, {} received, {} lost, {} PTOs, srtt {} us, "
@@ -389,14 +546,14 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
         "\"verify\": {}, \"verify_failures\": {}, \"cipher\": \"{}\", \"null_cipher\": {}, "
         "\"alpn\": \"{}\", \"cc\": \"{}\", \"backend\": \"{}\", \"gso\": {}, \"gro\": {}, "
         "\"datagram_rtt_us_p50\": {:.1f}, \"datagram_rtt_us_p99\": {:.1f}, \"datagram_pings\": {}, "
-        "\"rss_kib\": {}, \"rss_bytes_per_idle_connection\": {}, \"error\": \"{}\"}}\n",
+        "\"rss_kib\": {}, \"rss_bytes_per_idle_connection\": {}, {}, \"error\": \"{}\"}}\n",
         ok, r.goodput_gbps(), r.bytes_sent + r.bytes_received, r.bytes_sent, r.bytes_received,
         r.seconds, cpu, r.handshake_ms_mean, r.handshake_ms_max, hs_rate, n_conns,
         r.connections_ok, r.connections_failed, streams, a.client.verify, r.verify_failures, cipher,
         a.setup.null_cipher, r.alpn, a.setup.cc == quic::CongestionControl::cubic ? "cubic" : "newreno",
-        loop.backend_name(), (*driver)->gso(), (*driver)->gro(), p50, p99, r.datagram_rtt_us.size(),
+        loop.backend_name(), driver->gso(), driver->gro(), p50, p99, r.datagram_rtt_us.size(),
         hold_rss ? hold_rss : tools::rss_kib(), rss_per_conn,
-        timed_out ? std::string("timeout") : r.first_error);
+        io_json(loop.stats(), dtotal, r.bytes_sent + r.bytes_received), timed_out ? std::string("timeout") : r.first_error);
   } else {
     double g = r.goodput_gbps();
     fmt::print("{} connection(s), {} request(s), {} bytes in {:.3f} s: {}\n", r.connections_ok,
@@ -407,7 +564,7 @@ int run_client(Args& a, io::Loop& loop, Random& rng) {
     if (a.client.handshake_only) fmt::print(", {:.0f} handshakes/s", hs_rate);
     fmt::print("\ncipher {}, cc {}, {} back-end, GSO {}\n", cipher_label(a, cipher),
                a.setup.cc == quic::CongestionControl::cubic ? "cubic" : "newreno",
-               loop.backend_name(), (*driver)->gso() ? "on" : "off");
+               loop.backend_name(), driver->gso() ? "on" : "off");
     if (!r.datagram_rtt_us.empty())
       fmt::print("DATAGRAM RTT p50 {:.1f} us, p99 {:.1f} us ({} pings)\n", p50, p99,
                  r.datagram_rtt_us.size());
@@ -432,16 +589,17 @@ int main(int argc, char** argv) {
   Args a = parse(argc, argv);
   a.setup.keylog = net::keylog_from_env();
   a.setup.qlog = net::qlog_from_env();
-  io::LoopOptions lo;
-  lo.backend = a.backend;
-  auto loop = io::Loop::create(lo);
-  if (!loop.ok()) die("event loop: " + std::string(loop.error().detail));
-  g_loop = loop->get();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  if (a.server && a.threads > 1) return run_server_threads(a);
+  io::LoopOptions lo = a.loop;
+  lo.backend = a.backend;
+  auto loop = io::Loop::create(lo);
+  if (!loop.ok()) die("event loop: " + std::string(loop.error().detail));
+  g_loop = loop->get();
   SystemRandom rng;
   int rc = a.server ? run_server(a, **loop, rng) : run_client(a, **loop, rng);
   g_loop = nullptr;

@@ -41,6 +41,9 @@ class IoSink {
   // Sends may continue (after blocked was set).
   virtual void writable(SocketState& s) = 0;
   virtual LoopStats& stats() = 0;
+  // Datagrams the back-end may still deliver in this iteration
+  // (LoopOptions::recv_datagram_budget); SIZE_MAX without a limit.
+  virtual size_t receive_budget() const = 0;
 };
 
 class Backend {

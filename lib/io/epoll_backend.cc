@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "lib/io/backend.h"
 #include "lib/io/cmsg.h"
+#include "lib/io/mmsg_sender.h"
 #include "lib/io/sockaddr.h"
 #include "lib/log.h"
 
@@ -20,13 +22,9 @@ namespace wt::io {
 namespace {
 
 constexpr uint64_t kWakeTag = UINT64_MAX;
-constexpr size_t kTxBatch = 64;
 
 struct alignas(cmsghdr) RecvControl {
   uint8_t b[kRecvCmsgSpace];
-};
-struct alignas(cmsghdr) SendControl {
-  uint8_t b[kSendCmsgSpace];
 };
 
 class EpollBackend final : public Backend {
@@ -49,10 +47,6 @@ class EpollBackend final : public Backend {
       m.msg_iovlen = 1;
       m.msg_control = rx_control_[i].b;
     }
-    tx_msgs_.resize(kTxBatch);
-    tx_iov_.resize(kTxBatch);
-    tx_names_.resize(kTxBatch);
-    tx_control_.resize(kTxBatch);
   }
 
   bool init(std::string& why) {
@@ -119,48 +113,8 @@ class EpollBackend final : public Backend {
   }
 
   void flush(SocketState& s) override {
-    SendBuffer& sb = s.send;
-    while (sb.queued() > 0 && !s.blocked) {
-      struct Pos {
-        size_t batch, offset, len;
-      } pos[kTxBatch];
-      size_t m = 0, bi = 0, off = sb.head_offset();
-      while (m < kTxBatch && bi < sb.queued()) {
-        const SendBuffer::Batch& b = sb.batch(bi);
-        SendBuffer::Message msg = SendBuffer::next_message(b, off, s.sock.gso());
-        fill(s, m, b, off, msg);
-        pos[m] = {bi, off, msg.len};
-        ++m;
-        off += msg.len;
-        if (off >= b.bytes) ++bi, off = 0;
-      }
-      int n = sendmmsg(s.sock.fd(), tx_msgs_.data(), static_cast<unsigned>(m), 0);
-      if (n < 0) {
-        int err = errno;
-        if (err == EINTR) continue;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
-          block(s);
-          return;
-        }
-        if (err == EIO && tx_gso_[0] && s.sock.gso()) {
-          // No GSO on this path after all: send datagram by datagram.
-          log::warn("io: GSO send failed ({}); disabling GSO on this socket", std::strerror(err));
-          s.sock.disable_gso();
-          continue;
-        }
-        log::debug("io: sendmmsg to {}: {}", sb.batch(pos[0].batch).peer.to_string(), std::strerror(err));
-        ++sink_.stats().send_errors;
-        n = 1;  // drop the failing message
-      } else {
-        sink_.stats().send_calls += static_cast<uint64_t>(n);
-      }
-      const Pos& last = pos[n - 1];
-      size_t end = last.offset + last.len;
-      size_t done = last.batch;
-      if (end >= sb.batch(last.batch).bytes) ++done, end = 0;
-      sink_.stats().send_batches += done;
-      sb.advance(done, end);
-    }
+    if (s.blocked || s.send.queued() == 0) return;
+    if (tx_.flush(s, sink_.stats()) == MmsgSender::Outcome::blocked) block(s);
   }
 
   void wake() override {
@@ -185,13 +139,20 @@ class EpollBackend final : public Backend {
 
   void receive(SocketState& s) {
     for (uint32_t round = 0; round < rounds_; ++round) {
-      for (uint32_t i = 0; i < batch_; ++i) {
+      // The loop's receive budget (level-triggered: the rest of the
+      // socket's queue is reported again next iteration). A GRO buffer
+      // holds up to 64 datagrams.
+      const size_t left = sink_.receive_budget();
+      if (left == 0) return;
+      const size_t per = s.sock.gro() ? 64 : 1;
+      const uint32_t vlen = static_cast<uint32_t>(std::clamp<size_t>(left / per, 1, batch_));
+      for (uint32_t i = 0; i < vlen; ++i) {
         msghdr& m = rx_msgs_[i].msg_hdr;
         m.msg_namelen = sizeof(sockaddr_storage);
         m.msg_controllen = kRecvCmsgSpace;
         m.msg_flags = 0;
       }
-      int n = recvmmsg(s.sock.fd(), rx_msgs_.data(), batch_, 0, nullptr);
+      int n = recvmmsg(s.sock.fd(), rx_msgs_.data(), vlen, 0, nullptr);
       if (n <= 0) {
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
           log::debug("io: recvmmsg: {}", std::strerror(errno));
@@ -216,28 +177,8 @@ class EpollBackend final : public Backend {
         sink_.deliver(s, v);
         if (s.closing) return;
       }
-      if (static_cast<uint32_t>(n) < batch_) return;
+      if (static_cast<uint32_t>(n) < vlen) return;
     }
-  }
-
-  void fill(SocketState& s, size_t m, const SendBuffer::Batch& b, size_t off,
-            const SendBuffer::Message& msg) {
-    msghdr& h = tx_msgs_[m].msg_hdr;
-    h = msghdr{};
-    h.msg_namelen = to_sockaddr(b.peer, s.sock.family(), tx_names_[m]);
-    h.msg_name = &tx_names_[m];
-    tx_iov_[m] = {b.data + off, msg.len};
-    h.msg_iov = &tx_iov_[m];
-    h.msg_iovlen = 1;
-    SendMeta meta;
-    meta.peer = &b.peer;
-    meta.local = &b.local;
-    meta.ecn = b.ecn;
-    meta.segment_size = msg.segment;
-    meta.with_pktinfo = s.sock.wildcard();
-    h.msg_controllen = build_send_cmsgs(tx_control_[m].b, meta);
-    h.msg_control = h.msg_controllen ? tx_control_[m].b : nullptr;
-    tx_gso_[m] = msg.segment != 0;
   }
 
   void block(SocketState& s) {
@@ -266,11 +207,7 @@ class EpollBackend final : public Backend {
   std::vector<iovec> rx_iov_;
   std::vector<sockaddr_storage> rx_names_;
   std::vector<RecvControl> rx_control_;
-  std::vector<mmsghdr> tx_msgs_;
-  std::vector<iovec> tx_iov_;
-  std::vector<sockaddr_storage> tx_names_;
-  std::vector<SendControl> tx_control_;
-  bool tx_gso_[kTxBatch] = {};
+  MmsgSender tx_;
 };
 
 }  // namespace

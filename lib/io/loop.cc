@@ -24,6 +24,11 @@ class LoopSink final : public IoSink {
   void deliver(SocketState& s, const DatagramBatchView& b) override { loop_.deliver(s, b); }
   void writable(SocketState& s) override { loop_.writable(s); }
   LoopStats& stats() override { return loop_.stats_; }
+  size_t receive_budget() const override {
+    const size_t limit = loop_.opts_.recv_datagram_budget;
+    if (limit == 0) return SIZE_MAX;
+    return loop_.rx_datagrams_ < limit ? limit - loop_.rx_datagrams_ : 0;
+  }
 
  private:
   Loop& loop_;
@@ -171,6 +176,7 @@ void Loop::deliver(SocketState& s, const DatagramBatchView& b) {
   if (s.closing) return;
   ++stats_.recv_batches;
   stats_.recv_datagrams += b.count();
+  rx_datagrams_ += b.count();
   s.handler->on_receive(b, now_);
   if (!s.received) {
     s.received = true;
@@ -292,6 +298,7 @@ bool Loop::run_once(Duration max_wait) {
   if (stopped()) return false;
   in_iteration_ = true;
   ++stats_.iterations;
+  rx_datagrams_ = 0;
   backend_->wait(compute_timeout(max_wait));
   now_ = monotonic_now();
   finish_receives();

@@ -144,6 +144,7 @@ class Loop {
   bool in_iteration_ = false;
   uint32_t next_gen_ = 0;
   Time now_{};
+  size_t rx_datagrams_ = 0;  // delivered in this iteration (recv_datagram_budget)
   LoopStats stats_;
 };
 

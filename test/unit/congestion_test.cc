@@ -346,6 +346,76 @@ TEST_CASE("CUBIC: persistent congestion restarts with K = 0 (RFC 9438 §4.8)", "
   CHECK(cc.w_max() == 0);
 }
 
+// ------------------------------------------------- window validation
+
+TEST_CASE("Window validation: an underused window does not grow (RFC 9002 §7.8)", "[cc]") {
+  for (CcAlgorithm a : {CcAlgorithm::new_reno, CcAlgorithm::cubic}) {
+    INFO(cc_algorithm_name(a));
+    auto cc = make_congestion_controller(a);
+    cc->set_window_validation(true);
+    RttEstimator rtt(ms(10));
+    // Slow start with 4800 of 12000 bytes in flight: less than half used.
+    cc->on_packet_sent(1200, 4800, at(1));
+    CHECK(!cc->cwnd_limited());
+    cc->on_packet_acked(1200, at(1), rtt, at(10));
+    CHECK(cc->cwnd() == 12000);
+    // More than half in flight in the same round: slow start may double it.
+    cc->on_packet_sent(1200, 7200, at(11));
+    cc->on_packet_acked(1200, at(11), rtt, at(20));
+    CHECK(cc->cwnd() == 13200);
+    // A packet sent after the last update closes the round; the next send
+    // starts a round that uses only 2400 bytes: growth stops again.
+    cc->on_packet_acked(1200, at(12), rtt, at(21));
+    CHECK(cc->cwnd() == 14400);
+    cc->on_packet_sent(1200, 2400, at(22));
+    cc->on_packet_acked(1200, at(22), rtt, at(30));
+    CHECK(cc->cwnd() == 14400);
+
+    // Congestion avoidance: only a round that filled the window grows it.
+    cc->on_congestion_event(at(22), at(31));
+    const uint64_t w = cc->cwnd();
+    REQUIRE(!cc->in_slow_start());
+    cc->on_packet_sent(1200, w - 2400, at(32));
+    for (int i = 0; i < 20; ++i) cc->on_packet_acked(1200, at(33), rtt, at(40 + i));
+    CHECK(cc->cwnd() == w);
+    CHECK(!cc->cwnd_limited());
+    // Less than one datagram of room left: the window is the limit.
+    cc->on_packet_sent(1200, w - 1199, at(60));
+    CHECK(cc->cwnd_limited());
+    for (int i = 0; i < 20; ++i) cc->on_packet_acked(1200, at(60), rtt, at(70 + i));
+    CHECK(cc->cwnd() > w);
+    // The full round stays full until a later packet is acknowledged, even
+    // if sends in between find room.
+    cc->on_packet_sent(1200, 1200, at(90));
+    CHECK(cc->cwnd_limited());
+    cc->on_packet_acked(1200, at(91), rtt, at(100));
+    cc->on_packet_sent(1200, 1200, at(101));
+    CHECK(!cc->cwnd_limited());
+    // RFC 9002 §7.8: held back by pacing with room in the window still
+    // counts as a used window.
+    const uint64_t w2 = cc->cwnd();
+    cc->on_pacing_limited(at(102));
+    CHECK(cc->cwnd_limited());
+    for (int i = 0; i < 20; ++i) cc->on_packet_acked(1200, at(101), rtt, at(110 + i));
+    CHECK(cc->cwnd() > w2);
+  }
+}
+
+TEST_CASE("Window validation: off by default, the Appendix B growth", "[cc]") {
+  NewReno cc;
+  RttEstimator rtt;
+  cc.on_packet_sent(1200, 1200, at(1));
+  cc.on_packet_acked(1200, at(1), rtt, at(10));
+  CHECK(cc.cwnd() == 13200);
+  cc.set_window_validation(true);
+  cc.on_packet_acked(1200, at(1), rtt, at(11));
+  CHECK(cc.cwnd() == 13200);
+  // reset() forgets the rounds: the window counts as used until a send.
+  cc.reset();
+  cc.on_packet_acked(1200, at(20), rtt, at(30));
+  CHECK(cc.cwnd() == 13200);
+}
+
 // ------------------------------------------------------------------ pacer
 
 TEST_CASE("Pacer: rate N * cwnd / srtt with a burst allowance (RFC 9002 §7.7)", "[cc]") {
@@ -379,6 +449,62 @@ TEST_CASE("Pacer: rate N * cwnd / srtt with a burst allowance (RFC 9002 §7.7)",
   // Zero RTT disables pacing.
   p.set_rate(24000, Duration{0}, at(10000));
   CHECK(p.next_send_time(1200, at(10000)) == at(10000));
+}
+
+TEST_CASE("Pacer: the burst is about 1 ms of the rate, within [IW, window]", "[cc]") {
+  Pacer p(1200);
+  // Low rate: the initial window.
+  p.set_rate(12000, ms(100), at(0));
+  CHECK(p.burst_bytes() == 12000);
+  CHECK(p.quantum_bytes() == 1200);
+  // 1.25 * 1 MB / 1 ms = 1.25 GB/s (10 Gbit/s): 1 ms of it is the paced
+  // window; the quantum is 250 us of the rate.
+  p.set_rate(1000000, ms(1), at(0));
+  CHECK(p.burst_bytes() == 1250000);
+  CHECK(p.quantum_bytes() == 312500);
+  // 100 us RTT: 1 ms of the rate is 12.5 windows; capped at N * cwnd.
+  p.set_rate(100000, us(100), at(0));
+  CHECK(p.burst_bytes() == 125000);
+  CHECK(p.quantum_bytes() == 125000);
+  // 10 ms RTT, 1 MB window: 125 KB burst, 31250 bytes quantum.
+  p.set_rate(1000000, ms(10), at(0));
+  CHECK(p.burst_bytes() == 125000);
+  CHECK(p.quantum_bytes() == 31250);
+  // Unpaced: the initial window.
+  p.set_rate(1000000, Duration{0}, at(0));
+  CHECK(p.burst_bytes() == 12000);
+}
+
+TEST_CASE("Pacer: after running empty it waits for a quantum", "[cc]") {
+  Pacer p(1200);
+  const Time t0 = at(1000);
+  // 125 B/us; burst 125000 bytes, quantum 31250 bytes = 250 us.
+  p.set_rate(1000000, ms(10), t0);
+  // The bucket starts at the initial window: ten datagrams at once.
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(p.next_send_time(1200, t0) == t0);
+    p.on_packet_sent(1200, t0);
+  }
+  CHECK(p.next_send_time(1200, t0) == t0 + us(250));
+  // 20 us later 2500 bytes are back, enough for two datagrams, but the
+  // release waits for the quantum.
+  CHECK(p.tokens(t0 + us(20)) == Approx(2500));
+  CHECK(p.next_send_time(1200, t0 + us(20)) == t0 + us(250));
+  // At the quantum a batch goes out; tokens stay above one datagram, so
+  // sending continues without waiting for another quantum.
+  const Time t1 = t0 + us(250);
+  for (int i = 0; i < 25; ++i) {
+    REQUIRE(p.next_send_time(1200, t1) == t1);
+    p.on_packet_sent(1200, t1);
+  }
+  CHECK(p.tokens(t1) == Approx(1250));
+  CHECK(p.next_send_time(1200, t1) == t1);
+  p.on_packet_sent(1200, t1);
+  // 50 bytes left: empty again.
+  CHECK(p.next_send_time(1200, t1) == t1 + us(250) - Duration{400});
+  // Idle: the bucket fills to the burst, and all of it may go at once.
+  CHECK(p.tokens(t1 + ms(10)) == Approx(125000));
+  CHECK(p.next_send_time(125000, t1 + ms(10)) == t1 + ms(10));
 }
 
 TEST_CASE("Pacer: configurable burst and bounded debt", "[cc]") {

@@ -143,6 +143,31 @@ TEST_CASE("h3: POST with backpressure in both directions and trailers", "[h3]") 
   CHECK(order == std::vector<EvType>{EvType::headers, EvType::trailers, EvType::finished});
 }
 
+TEST_CASE("h3: finish() after a write that filled the stream still ends it", "[h3]") {
+  // Regression: the DATA frame header of a write that fills the QUIC send
+  // buffer waits in the stream's queue; finish() then returned success
+  // without ever sending FIN.
+  H3Pair p;
+  p.q.server_cfg.conn.stream_send_buffer = 8 * 1024;
+  p.start();
+  auto id = p.client->send_request(get_request(), true);
+  REQUIRE(id.ok());
+  REQUIRE(p.run_until([&] { return p.sfind(EvType::finished, *id); }));
+  REQUIRE(p.server->send_response(*id, {{":status", "200"}}, false).ok());
+  const uint64_t room = p.server->quic().stream_writable_bytes(*id);
+  REQUIRE(room > 16);
+  const auto body = pattern(static_cast<size_t>(room), 3);
+  auto w = p.server->send_data(*id, body, false);
+  REQUIRE(w.ok());
+  REQUIRE(*w == body.size());
+  REQUIRE(p.server->finish(*id).ok());
+  BodyReader rx{p.client.get(), *id};
+  p.on_pump = [&] { rx.pump(); };
+  REQUIRE(p.run_until([&] { return rx.fin; }, std::chrono::seconds(5)));
+  CHECK(rx.got == body);
+  CHECK(p.cfind(EvType::finished, *id));
+}
+
 TEST_CASE("h3: informational responses precede the final one", "[h3]") {
   H3Pair p;
   p.start();

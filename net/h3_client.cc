@@ -1,0 +1,510 @@
+#include "net/h3_client.h"
+
+#include <arpa/inet.h>
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include "h3/message.h"
+#include "lib/io/clock.h"
+#include "lib/log.h"
+#include "lib/random.h"
+#include "quic/tls_config.h"
+
+namespace wt::net {
+
+namespace {
+
+using K = H3Failure::Kind;
+
+std::string host_of(const Address& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.family == 4) inet_ntop(AF_INET, a.ip.data(), buf, sizeof buf);
+  else if (a.family == 6) inet_ntop(AF_INET6, a.ip.data(), buf, sizeof buf);
+  return buf;
+}
+
+double seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
+
+}  // namespace
+
+std::string make_authority(const std::string& host, uint16_t port, uint16_t default_port) {
+  const bool v6 = host.find(':') != std::string::npos && host.front() != '[';
+  std::string a;
+  a.reserve(host.size() + 8);
+  if (v6) a.push_back('[');
+  a.append(host);
+  if (v6) a.push_back(']');
+  if (port != default_port) a.append(fmt::format(":{}", port));
+  return a;
+}
+
+// ---------------------------------------------------------------- H3ClientStream
+
+Result<size_t> H3ClientStream::write(Bytes data, bool fin) {
+  if (!req_.has_body) return Error::app(h3::code(h3::H3Error::internal_error), "request has no body");
+  if (ended_ || request_done_) return Error::app(h3::code(h3::H3Error::internal_error), "request body ended");
+  if (!sent() || !client_->h3_) return size_t{0};
+  auto r = client_->h3_->send_data(id_, data, fin);
+  if (!r.ok()) return r;
+  client_->stats_.body_bytes_sent += *r;
+  if (fin && *r == data.size()) request_done_ = true;
+  client_->after_api();
+  return r;
+}
+
+Status H3ClientStream::finish() {
+  WT_ASSIGN(size_t n, write({}, true));
+  (void)n;
+  return {};
+}
+
+void H3ClientStream::pause_body() { paused_ = true; }
+
+void H3ClientStream::resume_body() {
+  if (!paused_) return;
+  paused_ = false;
+  if (!read_pending_ || ended_) return;
+  // The `data` event came while paused: read from the loop, not from inside
+  // the caller (which may be a handler of another stream).
+  H3Client* c = client_;
+  const uint64_t id = id_;
+  c->loop_.defer([c, id] {
+    if (H3ClientStream* s = c->find(id); s && !s->paused_ && !s->ended_) {
+      c->read_body(*s);
+      c->after_api();
+    }
+    c->reap();
+  });
+  c->driver_->wake();
+}
+
+void H3ClientStream::cancel() {
+  if (ended_) return;
+  H3Client& c = *client_;
+  if (sent() && c.h3_ && c.h3_->stream_exists(id_))
+    (void)c.h3_->reset_stream(id_, h3::code(h3::H3Error::request_cancelled));
+  ended_ = true;  // no callbacks: the application asked for it
+  c.end(*this);
+  c.after_api();
+}
+
+// ---------------------------------------------------------------- setup
+
+H3Client::H3Client(io::Loop& loop, const Address& remote, H3ClientOptions options)
+    : loop_(loop), remote_(remote), opts_(std::move(options)) {
+  if (!opts_.authority.empty()) {
+    authority_ = opts_.authority;
+  } else {
+    authority_ = make_authority(opts_.conn.server_name.empty() ? host_of(remote_) : opts_.conn.server_name,
+                                remote_.port);
+  }
+}
+
+Result<std::unique_ptr<H3Client>> H3Client::connect(io::Loop& loop, const Address& remote,
+                                                    H3ClientOptions options) {
+  if (!options.conn.tls || options.conn.tls->is_server())
+    return Error(TransportError::internal_error, "H3Client needs a client TLS configuration");
+  if (!remote.valid()) return Error(TransportError::internal_error, "H3Client: no server address");
+  std::unique_ptr<H3Client> c(new H3Client(loop, remote, std::move(options)));
+  quic::EndpointConfig ec;
+  ec.conn = c->opts_.conn;
+  if (!ec.conn.rng) {
+    c->own_rng_ = std::make_unique<SystemRandom>();
+    ec.conn.rng = c->own_rng_.get();
+  }
+  ec.server = false;
+  ec.qlog_factory = c->opts_.qlog;
+  DriverOptions d;
+  d.bind = c->opts_.bind;
+  if (!d.bind.valid()) d.bind.family = remote.family;  // wildcard, any port
+  d.socket = c->opts_.socket;
+  WT_ASSIGN(c->driver_, QuicDriver::create(loop, ec, *c, d));
+  WT_ASSIGN(c->quic_, c->driver_->connect(remote));
+  c->h3_ = std::make_unique<h3::Connection>(*c->quic_, c->opts_.h3);
+  if (c->opts_.connect_timeout > Duration::zero()) {
+    H3Client* self = c.get();
+    c->connect_timer_ = loop.call_after(c->opts_.connect_timeout, [self] { self->on_connect_timeout(); });
+    c->connect_timer_armed_ = true;
+  }
+  return c;
+}
+
+H3Client::~H3Client() {
+  if (connect_timer_armed_) loop_.cancel(connect_timer_);
+  auto disarm = [&](H3ClientStream& s) {
+    if (s.timer_armed_) loop_.cancel(s.timer_);
+  };
+  for (auto& [id, s] : streams_) disarm(*s);
+  for (auto& s : pending_) disarm(*s);
+  h3_.reset();  // before the driver frees the QUIC connection it refers to
+}
+
+std::optional<std::vector<uint8_t>> H3Client::take_session_ticket() {
+  if (quic_)
+    if (auto t = quic_->take_session_ticket()) ticket_ = std::move(t);
+  auto t = std::move(ticket_);
+  ticket_.reset();
+  return t;
+}
+
+// ---------------------------------------------------------------- requests
+
+Result<H3ClientStream*> H3Client::request(H3Request req, H3ResponseHandler& handler) {
+  if (closed_) return Error::app(h3::code(h3::H3Error::request_rejected), "connection closed");
+  if (shutting_down_ || goaway_) return Error::app(h3::code(h3::H3Error::request_rejected), "client is shutting down");
+  if (req.authority.empty()) req.authority = authority_;
+  h3::HeaderList fields{{":method", req.method}, {":scheme", req.scheme}, {":authority", req.authority},
+                        {":path", req.path}};
+  fields.insert(fields.end(), req.headers.begin(), req.headers.end());
+  // Refused here rather than later in a callback: RFC 9114 §4.1.2.
+  if (auto v = h3::validate_request(fields); !v.ok()) return v.error();
+  auto s = std::unique_ptr<H3ClientStream>(new H3ClientStream(*this, handler, std::move(req)));
+  H3ClientStream* p = s.get();
+  if (opts_.request_timeout > Duration::zero()) {
+    p->timer_ = loop_.call_after(opts_.request_timeout, [this, p] {
+      p->timer_armed_ = false;
+      on_request_timeout(*p);
+    });
+    p->timer_armed_ = true;
+  }
+  pending_.push_back(std::move(s));
+  ++stats_.requests;
+  if (connected_) send_pending();
+  after_api();
+  return p;
+}
+
+void H3Client::send_pending() {
+  if (sending_ || !h3_ || closed_ || !connected_) return;
+  sending_ = true;
+  while (!pending_.empty() && !closed_) {
+    H3ClientStream& s = *pending_.front();
+    const H3Request& r = s.req_;
+    h3::HeaderList fields{{":method", r.method}, {":scheme", r.scheme}, {":authority", r.authority},
+                          {":path", r.path}};
+    fields.insert(fields.end(), r.headers.begin(), r.headers.end());
+    auto id = h3_->send_request(fields, !r.has_body);
+    if (!id.ok()) {
+      // RFC 9000 §4.6: the server's MAX_STREAMS holds it back; on_tick retries.
+      if (id.error().is(TransportError::stream_limit_error)) break;
+      auto owned = std::move(pending_.front());
+      pending_.pop_front();
+      const bool rejected = h3::is_h3_error(id.error(), h3::H3Error::request_rejected);
+      dead_.push_back(std::move(owned));
+      fail(*dead_.back(), H3Failure::make(rejected ? K::rejected : K::protocol,
+                                          fmt::format("cannot send the request: {}", id.error().detail),
+                                          id.error().code));
+      continue;
+    }
+    s.id_ = *id;
+    if (!r.has_body) s.request_done_ = true;
+    log::debug("h3 client: {} {} on stream {}", r.method, r.path, *id);
+    H3ClientStream* p = pending_.front().get();
+    streams_[*id] = std::move(pending_.front());
+    pending_.pop_front();
+    if (r.has_body) p->handler_->on_writable(*p);
+  }
+  sending_ = false;
+}
+
+H3ClientStream* H3Client::find(uint64_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+// Moves an ended stream out of the live tables; freed by reap().
+void H3Client::end(H3ClientStream& s) {
+  s.ended_ = true;
+  if (s.timer_armed_) {
+    loop_.cancel(s.timer_);
+    s.timer_armed_ = false;
+  }
+  if (s.sent()) {
+    auto it = streams_.find(s.id_);
+    if (it != streams_.end() && it->second.get() == &s) {
+      dead_.push_back(std::move(it->second));
+      streams_.erase(it);
+    }
+  } else {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.get() == &s; });
+    if (it != pending_.end()) {
+      dead_.push_back(std::move(*it));
+      pending_.erase(it);
+    }
+  }
+}
+
+void H3Client::complete(H3ClientStream& s) {
+  if (s.ended_) return;
+  // The server may answer before our body is done (RFC 9114 §4.1): stop.
+  if (!s.request_done_ && h3_ && h3_->stream_exists(s.id_))
+    (void)h3_->reset_stream(s.id_, h3::code(h3::H3Error::no_error));
+  s.request_done_ = true;
+  ++stats_.completed;
+  end(s);
+  s.handler_->on_complete(s);
+}
+
+void H3Client::fail(H3ClientStream& s, const H3Failure& f) {
+  if (s.ended_) return;
+  log::debug("h3 client: request {} {} failed: {}", s.req_.method, s.req_.path, f.message);
+  ++stats_.failed;
+  end(s);
+  s.handler_->on_error(s, f);
+}
+
+// Only from loop callbacks (driver, timers, deferred work): never with
+// application code on the stack, so a handler may use its stream until its
+// last callback returns.
+void H3Client::reap() { dead_.clear(); }
+
+void H3Client::after_api() {
+  if (pumping_) return;  // the running dispatch picks everything up
+  pump();
+  if (driver_) driver_->wake();
+}
+
+// ---------------------------------------------------------------- driving
+
+void H3Client::on_events(quic::Connection& c, Time) {
+  if (&c != quic_ || !h3_) return;
+  // Keep the ticket: the server sends it after the handshake.
+  if (auto t = c.take_session_ticket()) ticket_ = std::move(t);
+  h3_->process();
+  pump();
+}
+
+void H3Client::on_tick(Time) {
+  if (h3_ && connected_ && !pending_.empty()) {
+    send_pending();
+    pump();
+  }
+  reap();
+}
+
+void H3Client::on_removed(quic::Connection& c) {
+  if (&c != quic_) return;
+  if (h3_) {
+    // The QUIC connection is freed right after: take what is left.
+    h3_->process();
+    pump();
+  }
+  if (!closed_) {
+    pumping_ = true;  // handlers' API calls wait: the connection is going away
+    on_closed_event();
+    pumping_ = false;
+  }
+  h3_.reset();
+  quic_ = nullptr;
+  reap();
+}
+
+void H3Client::pump() {
+  if (pumping_ || !h3_) return;
+  pumping_ = true;
+  if (!connected_ && !closed_ && h3_->started()) on_connected();
+  while (h3_) {
+    auto e = h3_->poll_event();
+    if (!e) break;
+    handle(*e);
+  }
+  pumping_ = false;
+  maybe_close_after_goaway();
+}
+
+void H3Client::on_connected() {
+  connected_ = true;
+  if (connect_timer_armed_) {
+    loop_.cancel(connect_timer_);
+    connect_timer_armed_ = false;
+  }
+  // RFC 9114 §3.1: the server must have chosen our ALPN.
+  if (quic_->alpn() != "h3") {
+    local_failure_ = H3Failure::make(K::tls, fmt::format("{} chose ALPN '{}', not h3", remote_.to_string(),
+                                                         std::string(quic_->alpn())));
+    h3_->close(h3::code(h3::H3Error::version_fallback), "ALPN is not h3");
+    return;
+  }
+  log::debug("h3 client: connected to {}", remote_.to_string());
+  if (opts_.on_connected) opts_.on_connected();
+  send_pending();
+}
+
+void H3Client::handle(h3::Event& e) {
+  using T = h3::Event::Type;
+  if (e.type == T::closed) return on_closed_event();
+  if (e.type == T::goaway) {
+    goaway_ = true;
+    log::debug("h3 client: GOAWAY {}", e.code);
+    if (opts_.on_goaway) opts_.on_goaway(e.code);
+    // RFC 9114 §5.2: no new requests on this connection.
+    while (!pending_.empty())
+      fail(*pending_.front(), H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not sent",
+                                              h3::code(h3::H3Error::request_rejected)));
+    return;
+  }
+  H3ClientStream* s = find(e.stream_id);
+  if (!s || s->ended_) return;
+  switch (e.type) {
+    case T::headers:
+      if (e.status >= 100 && e.status < 200) {
+        s->handler_->on_informational(*s, e.status, e.fields);
+        break;
+      }
+      s->status_ = e.status;
+      s->fields_ = std::move(e.fields);
+      // h3::Connection checked it (RFC 9114 §4.1.2); HEAD/204/304 have none.
+      if (auto head = h3::validate_response(s->fields_);
+          head.ok() && !h3::response_has_no_content(s->req_.method == "HEAD", s->status_))
+        s->content_length_ = head->content_length;
+      s->handler_->on_response(*s, s->status_, s->fields_);
+      break;
+    case T::data:
+      s->read_pending_ = true;
+      read_body(*s);
+      break;
+    case T::trailers:
+      s->trailers_ = std::move(e.fields);
+      s->handler_->on_trailers(*s, s->trailers_);
+      break;
+    case T::finished:
+      s->response_done_ = true;
+      complete(*s);
+      break;
+    case T::stream_reset:
+      fail(*s, H3Failure::make(e.code == h3::code(h3::H3Error::request_rejected) ? K::rejected : K::reset,
+                               fmt::format("server reset the stream with {}",
+                                           describe_error_code(e.code, true)),
+                               e.code));
+      break;
+    case T::stop_sending:
+      // RFC 9114 §4.1: with H3_NO_ERROR the server needs no more of the body
+      // and the response still counts; otherwise a reset usually follows.
+      s->request_done_ = true;
+      break;
+    case T::stream_error:
+      if (e.code == h3::code(h3::H3Error::request_rejected))
+        fail(*s, H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not processed", e.code));
+      else
+        fail(*s, H3Failure::make(K::protocol, fmt::format("malformed response: stream aborted with {}",
+                                                          describe_error_code(e.code, true)),
+                                 e.code));
+      break;
+    case T::writable:
+      if (!s->request_done_) s->handler_->on_writable(*s);
+      break;
+    default:
+      break;
+  }
+}
+
+void H3Client::read_body(H3ClientStream& s) {
+  while (!s.ended_ && h3_) {
+    if (s.paused_) return;  // read_pending_ stays set for resume_body()
+    auto r = h3_->read_data(s.id_, MutBytes{buf_});
+    if (!r.ok()) break;  // reset or aborted: its event follows
+    if (r->bytes) {
+      s.body_bytes_ += r->bytes;
+      stats_.body_bytes_received += r->bytes;
+      s.handler_->on_body(s, Bytes{buf_.data(), r->bytes});
+    }
+    if (r->fin || r->bytes < buf_.size()) break;
+  }
+  s.read_pending_ = false;
+}
+
+// ---------------------------------------------------------------- lifetime
+
+void H3Client::on_connect_timeout() {
+  connect_timer_armed_ = false;
+  if (connected_ || closed_ || !quic_) return;
+  local_failure_ = H3Failure::make(
+      K::timeout, fmt::format("no response from {} within {:g} s (QUIC handshake timed out; is an HTTP/3 "
+                              "server listening there?)",
+                              remote_.to_string(), seconds(opts_.connect_timeout)));
+  quic_->close(h3::code(h3::H3Error::no_error), "connect timeout");
+  if (h3_) h3_->process();
+  after_api();
+  reap();
+}
+
+void H3Client::on_request_timeout(H3ClientStream& s) {
+  if (s.ended_) return;
+  if (s.sent() && h3_ && h3_->stream_exists(s.id_))
+    (void)h3_->reset_stream(s.id_, h3::code(h3::H3Error::request_cancelled));
+  fail(s, H3Failure::make(K::timeout, fmt::format("request {} {} did not complete within {:g} s",
+                                                  s.req_.method, s.req_.path, seconds(opts_.request_timeout))));
+  after_api();
+  reap();
+}
+
+void H3Client::on_closed_event() {
+  if (closed_) return;
+  closed_ = true;
+  if (connect_timer_armed_) {
+    loop_.cancel(connect_timer_);
+    connect_timer_armed_ = false;
+  }
+  H3Failure f;
+  if (local_failure_) {
+    f = *local_failure_;
+  } else if (quic_) {
+    const auto& info = quic_->close_info();
+    f = failure_from_close(info, connected_, remote_, quic_->tls().last_error());
+  } else {
+    f = H3Failure::make(K::closed, "connection closed");
+  }
+  // A graceful close with nothing left unfinished is no failure.
+  const bool unfinished = !streams_.empty() || !pending_.empty();
+  failure_ = f;
+  if (f.kind == K::closed && f.code == h3::code(h3::H3Error::no_error) && !unfinished) failure_ = H3Failure{};
+  if (f.kind == K::cancelled && !unfinished) failure_ = H3Failure{};
+  log::debug("h3 client: connection closed: {}", f.message);
+  H3Failure each = f;
+  if (each.kind == K::closed && connected_)
+    each.message = "connection closed before the response was complete (" + f.message + ")";
+  while (!streams_.empty()) fail(*streams_.begin()->second, each);
+  while (!pending_.empty()) fail(*pending_.front(), each);
+  if (opts_.on_closed) opts_.on_closed(failure_);
+}
+
+void H3Client::shutdown() {
+  if (shutting_down_ || closed_) return;
+  shutting_down_ = true;
+  // Requests not sent yet will never be.
+  while (!pending_.empty())
+    fail(*pending_.front(), H3Failure::make(K::cancelled, "client shut down before the request was sent"));
+  after_api();
+}
+
+void H3Client::maybe_close_after_goaway() {
+  if (closed_ || !h3_ || !(shutting_down_ || goaway_) || !streams_.empty() || !pending_.empty()) return;
+  if (!connected_) {
+    // Nothing to say over HTTP/3 yet; just end the handshake.
+    local_failure_ = H3Failure::make(K::cancelled, "client shut down before the handshake completed");
+    quic_->close(h3::code(h3::H3Error::no_error), "");
+  } else {
+    h3_->close(h3::code(h3::H3Error::no_error), "");
+  }
+  // The closed event is handled by the next pump (close() emitted it).
+  if (!pumping_) {
+    h3_->process();
+    pump();
+  }
+}
+
+void H3Client::close(uint64_t code, std::string_view reason) {
+  if (closed_ || !h3_) return;
+  shutting_down_ = true;
+  local_failure_ = H3Failure::make(K::cancelled, fmt::format("connection closed locally ({}{}{})",
+                                                             describe_error_code(code, true),
+                                                             reason.empty() ? "" : ": ", reason),
+                                   code);
+  if (!connected_) quic_->close(code, reason);
+  else h3_->close(code, reason);
+  h3_->process();
+  after_api();
+}
+
+}  // namespace wt::net
