@@ -24,7 +24,25 @@ std::string host_of(const Address& a) {
   return buf;
 }
 
+constexpr size_t kMaxSpare = 256;  // streams and map nodes kept for reuse
+
 double seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
+
+// content-length of a validated field section (RFC 9110 §8.6: digits;
+// repeated or listed values are equal, so the first one is the value).
+std::optional<uint64_t> validated_content_length(const h3::HeaderList& fields) {
+  for (const h3::HeaderField& f : fields) {
+    if (std::string_view{f.name} != "content-length") continue;
+    uint64_t len = 0;
+    for (char ch : f.value) {
+      if (ch == ' ' || ch == '\t') continue;
+      if (ch < '0' || ch > '9') break;
+      len = len * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    return len;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -121,7 +139,11 @@ Result<std::unique_ptr<H3Client>> H3Client::connect(io::Loop& loop, const Addres
   d.socket = c->opts_.socket;
   WT_ASSIGN(c->driver_, QuicDriver::create(loop, ec, *c, d));
   WT_ASSIGN(c->quic_, c->driver_->connect(remote));
-  c->h3_ = std::make_unique<h3::Connection>(*c->quic_, c->opts_.h3);
+  h3::Config h3c = c->opts_.h3;
+  // request() validated each request already (with stricter rules: no
+  // :protocol), and requests are all the client sends with headers.
+  h3c.validate_outgoing = false;
+  c->h3_ = std::make_unique<h3::Connection>(*c->quic_, std::move(h3c));
   if (c->opts_.connect_timeout > Duration::zero()) {
     H3Client* self = c.get();
     c->connect_timer_ = loop.call_after(c->opts_.connect_timeout, [self] { self->on_connect_timeout(); });
@@ -154,13 +176,26 @@ Result<H3ClientStream*> H3Client::request(H3Request req, H3ResponseHandler& hand
   if (closed_) return Error::app(h3::code(h3::H3Error::request_rejected), "connection closed");
   if (shutting_down_ || goaway_) return Error::app(h3::code(h3::H3Error::request_rejected), "client is shutting down");
   if (req.authority.empty()) req.authority = authority_;
-  h3::HeaderList fields{{":method", req.method}, {":scheme", req.scheme}, {":authority", req.authority},
-                        {":path", req.path}};
+  h3::HeaderList fields;
+  fields.reserve(4 + req.headers.size());
+  fields.push_back({":method", req.method});
+  fields.push_back({":scheme", req.scheme});
+  fields.push_back({":authority", req.authority});
+  fields.push_back({":path", req.path});
   fields.insert(fields.end(), req.headers.begin(), req.headers.end());
-  // Refused here rather than later in a callback: RFC 9114 §4.1.2.
+  // Refused here rather than later in a callback: RFC 9114 §4.1.2. The
+  // only check of it: h3::Connection's (validate_outgoing) is off.
   if (auto v = h3::validate_request(fields); !v.ok()) return v.error();
-  auto s = std::unique_ptr<H3ClientStream>(new H3ClientStream(*this, handler, std::move(req)));
+  std::unique_ptr<H3ClientStream> s;
+  if (!spare_.empty()) {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+    *s = H3ClientStream(*this, handler, std::move(req));
+  } else {
+    s = std::unique_ptr<H3ClientStream>(new H3ClientStream(*this, handler, std::move(req)));
+  }
   H3ClientStream* p = s.get();
+  p->head_ = std::move(fields);
   if (opts_.request_timeout > Duration::zero()) {
     p->timer_ = loop_.call_after(opts_.request_timeout, [this, p] {
       p->timer_armed_ = false;
@@ -181,10 +216,7 @@ void H3Client::send_pending() {
   while (!pending_.empty() && !closed_) {
     H3ClientStream& s = *pending_.front();
     const H3Request& r = s.req_;
-    h3::HeaderList fields{{":method", r.method}, {":scheme", r.scheme}, {":authority", r.authority},
-                          {":path", r.path}};
-    fields.insert(fields.end(), r.headers.begin(), r.headers.end());
-    auto id = h3_->send_request(fields, !r.has_body);
+    auto id = h3_->send_request(s.head_, !r.has_body);
     if (!id.ok()) {
       // RFC 9000 §4.6: the server's MAX_STREAMS holds it back; on_tick retries.
       if (id.error().is(TransportError::stream_limit_error)) break;
@@ -201,7 +233,16 @@ void H3Client::send_pending() {
     if (!r.has_body) s.request_done_ = true;
     log::debug("h3 client: {} {} on stream {}", r.method, r.path, *id);
     H3ClientStream* p = pending_.front().get();
-    streams_[*id] = std::move(pending_.front());
+    if (!spare_nodes_.empty()) {
+      StreamMap::node_type n = std::move(spare_nodes_.back());
+      spare_nodes_.pop_back();
+      n.key() = *id;
+      n.mapped() = std::move(pending_.front());
+      auto ins = streams_.insert(std::move(n));
+      if (!ins.inserted) ins.position->second = std::move(ins.node.mapped());
+    } else {
+      streams_[*id] = std::move(pending_.front());
+    }
     pending_.pop_front();
     if (r.has_body) p->handler_->on_writable(*p);
   }
@@ -223,8 +264,9 @@ void H3Client::end(H3ClientStream& s) {
   if (s.sent()) {
     auto it = streams_.find(s.id_);
     if (it != streams_.end() && it->second.get() == &s) {
-      dead_.push_back(std::move(it->second));
-      streams_.erase(it);
+      StreamMap::node_type n = streams_.extract(it);
+      dead_.push_back(std::move(n.mapped()));
+      if (spare_nodes_.size() < kMaxSpare) spare_nodes_.push_back(std::move(n));
     }
   } else {
     auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.get() == &s; });
@@ -257,7 +299,12 @@ void H3Client::fail(H3ClientStream& s, const H3Failure& f) {
 // Only from loop callbacks (driver, timers, deferred work): never with
 // application code on the stack, so a handler may use its stream until its
 // last callback returns.
-void H3Client::reap() { dead_.clear(); }
+void H3Client::reap() {
+  reaping_.swap(dead_);
+  for (auto& s : reaping_)
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(s));  // reset when reused
+  reaping_.clear();
+}
 
 void H3Client::after_api() {
   if (pumping_) return;  // the running dispatch picks everything up
@@ -326,7 +373,7 @@ void H3Client::on_connected() {
     h3_->close(h3::code(h3::H3Error::version_fallback), "ALPN is not h3");
     return;
   }
-  log::debug("h3 client: connected to {}", remote_.to_string());
+  if (log::enabled(log::Level::debug)) log::debug("h3 client: connected to {}", remote_.to_string());
   if (opts_.on_connected) opts_.on_connected();
   send_pending();
 }
@@ -354,10 +401,9 @@ void H3Client::handle(h3::Event& e) {
       }
       s->status_ = e.status;
       s->fields_ = std::move(e.fields);
-      // h3::Connection checked it (RFC 9114 §4.1.2); HEAD/204/304 have none.
-      if (auto head = h3::validate_response(s->fields_);
-          head.ok() && !h3::response_has_no_content(s->req_.method == "HEAD", s->status_))
-        s->content_length_ = head->content_length;
+      // h3::Connection validated it (RFC 9114 §4.1.2); HEAD/204/304 have none.
+      if (!h3::response_has_no_content(s->req_.method == "HEAD", s->status_))
+        s->content_length_ = validated_content_length(s->fields_);
       s->handler_->on_response(*s, s->status_, s->fields_);
       break;
     case T::data:

@@ -117,6 +117,7 @@ class H3ClientStream {
   H3Client* client_;
   H3ResponseHandler* handler_;
   H3Request req_;
+  h3::HeaderList head_;  // req_ as the validated header section, built once
   uint64_t id_ = kNotSent;
   int status_ = 0;
   h3::HeaderList fields_, trailers_;
@@ -241,9 +242,13 @@ class H3Client final : public QuicApp {
   quic::Connection* quic_ = nullptr;
   std::unique_ptr<h3::Connection> h3_;  // destroyed before driver_ (declared after it)
 
-  std::map<uint64_t, std::unique_ptr<H3ClientStream>> streams_;  // sent, by stream ID
-  std::deque<std::unique_ptr<H3ClientStream>> pending_;         // not sent yet
-  std::vector<std::unique_ptr<H3ClientStream>> dead_;           // ended, freed by reap()
+  using StreamMap = std::map<uint64_t, std::unique_ptr<H3ClientStream>>;
+  StreamMap streams_;                                     // sent, by stream ID
+  std::deque<std::unique_ptr<H3ClientStream>> pending_;   // not sent yet
+  std::vector<std::unique_ptr<H3ClientStream>> dead_;     // ended, recycled by reap()
+  // Kept for reuse: a request then allocates neither its stream nor a node.
+  std::vector<std::unique_ptr<H3ClientStream>> spare_, reaping_;
+  std::vector<StreamMap::node_type> spare_nodes_;
   std::optional<std::vector<uint8_t>> ticket_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);
   io::TimerId connect_timer_{};

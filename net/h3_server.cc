@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "lib/log.h"
 #include "lib/random.h"
 #include "quic/tls_config.h"
@@ -12,7 +14,37 @@ namespace {
 
 using K = H3Failure::Kind;
 
+constexpr size_t kMaxSpare = 256;  // exchanges kept for reuse
+
 Error usage(const char* detail) { return h3::h3_error(h3::H3Error::internal_error, detail); }
+
+// The head of a request h3::Connection has validated (RFC 9114 §4.3.1:
+// pseudo-headers first, each once; content-length digits, repeats equal).
+h3::RequestHead request_head(const h3::HeaderList& fields) {
+  h3::RequestHead h;
+  size_t i = 0;
+  for (; i < fields.size() && !fields[i].name.empty() && fields[i].name[0] == ':'; ++i) {
+    const std::string_view n = fields[i].name;
+    const std::string& v = fields[i].value;
+    if (n == ":method") h.method = v;
+    else if (n == ":path") h.path = v;
+    else if (n == ":authority") h.authority = v;
+    else if (n == ":scheme") h.scheme = v;
+    else if (n == ":protocol") h.protocol = v;
+  }
+  for (; i < fields.size(); ++i) {
+    if (std::string_view{fields[i].name} != "content-length") continue;
+    uint64_t len = 0;
+    for (char ch : fields[i].value) {
+      if (ch == ' ' || ch == '\t') continue;
+      if (ch < '0' || ch > '9') break;  // "5, 5": the first value is the value
+      len = len * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    h.content_length = len;
+    break;
+  }
+  return h;
+}
 
 }  // namespace
 
@@ -22,10 +54,15 @@ Status H3ServerExchange::respond(int status, const h3::HeaderList& fields, bool 
   if (ended_) return usage("exchange ended");
   if (head_sent_) return usage("response already sent");
   if (status < 100 || status > 999) return usage("bad status");
-  h3::HeaderList f;
-  f.reserve(fields.size() + 1);
-  f.push_back({":status", std::to_string(status)});
-  f.insert(f.end(), fields.begin(), fields.end());
+  // The server's scratch list: its strings keep their buffers across requests.
+  h3::HeaderList& f = server_->respond_fields_;
+  f.resize(fields.size() + 1);
+  f[0].name.assign(":status");
+  char digits[3] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                    static_cast<char>('0' + status % 10)};
+  f[0].value.assign(digits, 3);
+  f[0].never_index = false;
+  std::copy(fields.begin(), fields.end(), f.begin() + 1);
   WT_TRY(h3_->send_response(id_, f, end_stream));
   if (status >= 200) {
     head_sent_ = true;
@@ -45,7 +82,7 @@ Result<size_t> H3ServerExchange::write(Bytes data, bool fin) {
   server_->stats_.body_bytes_sent += *r;
   if (fin && *r == data.size()) response_done_ = true;
   if (response_done_) server_->after_api(*this);
-  else server_->driver_->wake();  // when called outside the server's callbacks
+  else if (!server_->pumping(quic_)) server_->driver_->wake();  // called outside the server's callbacks
   return r;
 }
 
@@ -100,6 +137,7 @@ Result<std::unique_ptr<H3Server>> H3Server::create(io::Loop& loop, H3ServerOptio
 H3Server::~H3Server() {
   if (shutdown_timer_armed_) loop_.cancel(shutdown_timer_);
   dead_.clear();
+  spare_.clear();
   conns_.clear();  // h3 connections before the driver frees the QUIC ones
 }
 
@@ -123,7 +161,7 @@ void H3Server::on_accept(quic::Connection& c, Time) {
   conn->h3 = std::make_unique<h3::Connection>(c, opts_.h3);
   conns_[&c] = std::move(conn);
   ++stats_.connections;
-  log::debug("h3 server: connection from {}", c.path().remote.to_string());
+  if (log::enabled(log::Level::debug)) log::debug("h3 server: connection from {}", c.path().remote.to_string());
   if (opts_.on_connection) opts_.on_connection(c.path().remote);
 }
 
@@ -138,7 +176,13 @@ void H3Server::on_events(quic::Connection& q, Time) {
 void H3Server::on_tick(Time) {
   for (auto& [q, c] : conns_)
     if (c->settle_needed) pump(*c);
-  dead_.clear();  // no handler code is on the stack here
+  // No handler code is on the stack here.
+  reaping_.swap(dead_);  // a handler's destructor may end another exchange
+  for (auto& n : reaping_) {
+    *n.mapped() = H3ServerExchange();  // destroys the handler
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(n));
+  }
+  reaping_.clear();
 }
 
 void H3Server::on_removed(quic::Connection& q) {
@@ -159,7 +203,8 @@ void H3Server::on_connection_closed(Conn& c) {
   c.closed = true;
   H3Failure f = failure_from_close(c.quic->close_info(), c.quic->handshake_confirmed() || c.h3->started(),
                                    c.peer, c.quic->tls().last_error());
-  log::debug("h3 server: connection from {} closed: {}", c.peer.to_string(), f.message);
+  if (log::enabled(log::Level::debug))
+    log::debug("h3 server: connection from {} closed: {}", c.peer.to_string(), f.message);
   H3Failure each = f;
   if (each.kind == K::closed) each.message = "connection closed before the exchange was complete (" + f.message + ")";
   while (!c.exchanges.empty()) abort(c, *c.exchanges.begin()->second, each);
@@ -172,15 +217,16 @@ void H3Server::on_connection_closed(Conn& c) {
 void H3Server::pump(Conn& c) {
   if (c.pumping) return;
   c.pumping = true;
-  while (auto e = c.h3->poll_event()) handle(c, *e);
-  if (c.settle_needed) {
-    c.settle_needed = false;
-    std::vector<H3ServerExchange*> done;
-    for (auto& [id, x] : c.exchanges)
-      if (x->response_done_) done.push_back(x.get());
-    for (H3ServerExchange* x : done) settle(c, *x);
-    // Handlers called by settle() may have produced events.
+  // Until settled: after_api() does not wake the driver while we pump.
+  while (true) {
     while (auto e = c.h3->poll_event()) handle(c, *e);
+    if (!c.settle_needed) break;
+    c.settle_needed = false;
+    c.settling.clear();
+    for (auto& [id, x] : c.exchanges)
+      if (x->response_done_) c.settling.push_back(x.get());
+    // Handlers called by settle() may produce events (the loop goes on).
+    for (H3ServerExchange* x : c.settling) settle(c, *x);
   }
   c.pumping = false;
 }
@@ -228,25 +274,29 @@ void H3Server::handle(Conn& c, h3::Event& e) {
 }
 
 void H3Server::on_request(Conn& c, h3::Event& e) {
-  h3::RequestRules rules;
-  rules.connect_protocol_enabled = opts_.h3.enable_connect_protocol;
-  auto head = h3::validate_request(e.fields, rules);
-  if (!head.ok()) {  // h3::Connection validated it already
-    (void)c.h3->reset_stream(e.stream_id, h3::code(h3::H3Error::message_error));
-    return;
+  std::unique_ptr<H3ServerExchange>* slot;
+  if (!spare_.empty()) {
+    ExchangeMap::node_type n = std::move(spare_.back());
+    spare_.pop_back();
+    n.key() = e.stream_id;
+    auto r = c.exchanges.insert(std::move(n));
+    if (!r.inserted) r.position->second = std::move(r.node.mapped());
+    slot = &r.position->second;
+  } else {
+    slot = &c.exchanges[e.stream_id];
+    *slot = std::unique_ptr<H3ServerExchange>(new H3ServerExchange());
   }
-  auto owned = std::unique_ptr<H3ServerExchange>(new H3ServerExchange());
-  H3ServerExchange& x = *owned;
+  H3ServerExchange& x = **slot;
   x.server_ = this;
   x.quic_ = c.quic;
   x.h3_ = c.h3.get();
   x.id_ = e.stream_id;
   x.peer_ = c.peer;
-  x.head_ = std::move(*head);
   x.fields_ = std::move(e.fields);
-  c.exchanges[x.id_] = std::move(owned);
+  x.head_ = request_head(x.fields_);
   ++stats_.requests;
-  log::debug("h3 server: {} {} {} on stream {}", c.peer.to_string(), x.head_.method, x.head_.path, x.id_);
+  if (log::enabled(log::Level::debug))
+    log::debug("h3 server: {} {} {} on stream {}", c.peer.to_string(), x.head_.method, x.head_.path, x.id_);
   auto handler = opts_.on_request(x);
   if (x.ended_) return;  // reset by the factory
   x.handler_ = std::move(handler);
@@ -299,10 +349,7 @@ void H3Server::abort(Conn& c, H3ServerExchange& x, const H3Failure& f) {
 void H3Server::end(Conn& c, H3ServerExchange& x) {
   x.ended_ = true;
   auto it = c.exchanges.find(x.id_);
-  if (it != c.exchanges.end() && it->second.get() == &x) {
-    dead_.push_back(std::move(it->second));
-    c.exchanges.erase(it);
-  }
+  if (it != c.exchanges.end() && it->second.get() == &x) dead_.push_back(c.exchanges.extract(it));
 }
 
 void H3Server::after_api(H3ServerExchange& x) {
@@ -310,7 +357,14 @@ void H3Server::after_api(H3ServerExchange& x) {
   if (it == conns_.end()) return;
   // on_complete runs from the next pump, never inside the caller's write().
   it->second->settle_needed = true;
-  driver_->wake();
+  // Inside pump() (a handler of this connection) the pump settles it and the
+  // driver sends after its callback returns (net/quic_driver.cc).
+  if (!it->second->pumping) driver_->wake();
+}
+
+bool H3Server::pumping(quic::Connection* q) const {
+  auto it = conns_.find(q);
+  return it != conns_.end() && it->second->pumping;
 }
 
 // ---------------------------------------------------------------- shutdown

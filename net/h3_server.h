@@ -161,14 +161,16 @@ class H3Server final : public QuicApp {
 
  private:
   friend class H3ServerExchange;
+  using ExchangeMap = std::map<uint64_t, std::unique_ptr<H3ServerExchange>>;
   struct Conn {
     quic::Connection* quic = nullptr;
     std::unique_ptr<h3::Connection> h3;
     Address peer;
-    std::map<uint64_t, std::unique_ptr<H3ServerExchange>> exchanges;
+    ExchangeMap exchanges;
     bool pumping = false;
     bool closed = false;
     bool settle_needed = false;  // an API call may have completed an exchange
+    std::vector<H3ServerExchange*> settling;  // pump()'s scratch
   };
   H3Server(io::Loop& loop, H3ServerOptions options);
 
@@ -179,6 +181,7 @@ class H3Server final : public QuicApp {
   void settle(Conn& c, H3ServerExchange& x);  // ends the exchange when both sides are done
   void abort(Conn& c, H3ServerExchange& x, const H3Failure& f);
   void after_api(H3ServerExchange& x);
+  bool pumping(quic::Connection* q) const;  // inside pump() of that connection
   void end(Conn& c, H3ServerExchange& x);  // out of the live table; freed by on_tick
   void on_connection_closed(Conn& c);
   void check_shutdown_done();
@@ -189,8 +192,11 @@ class H3Server final : public QuicApp {
   std::unique_ptr<Random> own_rng_;
   std::unique_ptr<QuicDriver> driver_;
   std::unordered_map<quic::Connection*, std::unique_ptr<Conn>> conns_;
-  std::vector<std::unique_ptr<H3ServerExchange>> dead_;
+  // Ended exchanges in their map nodes, reset by on_tick into spare_: a
+  // request then allocates neither the node nor the exchange.
+  std::vector<ExchangeMap::node_type> dead_, spare_, reaping_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);
+  h3::HeaderList respond_fields_;  // respond()'s scratch
   bool shutting_down_ = false, shutdown_reported_ = false;
   std::function<void()> shutdown_done_;
   io::TimerId shutdown_timer_{};
