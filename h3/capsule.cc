@@ -31,29 +31,9 @@ Result<std::optional<CapsuleParser::Capsule>> CapsuleParser::next(Bytes& in) {
     switch (state_) {
       case State::header: {
         if (in.empty()) return Out{};
-        // Take only the missing varint bytes, so no byte of the value is
-        // copied here.
-        size_t need;
-        if (hdr_len_ == 0) {
-          need = 1;
-        } else {
-          size_t tl = varint_size_from_first(hdr_[0]);
-          if (hdr_len_ < tl) need = tl - hdr_len_;
-          else if (hdr_len_ == tl) need = 1;
-          else need = tl + varint_size_from_first(hdr_[tl]) - hdr_len_;
-        }
-        size_t n = std::min(need, in.size());
-        std::copy_n(in.begin(), n, hdr_ + hdr_len_);
-        hdr_len_ += n;
-        in = in.subspan(n);
-        size_t tl = varint_size_from_first(hdr_[0]);
-        if (hdr_len_ < tl + 1) break;
-        size_t ll = varint_size_from_first(hdr_[tl]);
-        if (hdr_len_ < tl + ll) break;
-        uint64_t length = 0;
-        varint_decode(hdr_, hdr_ + tl, type_);
-        varint_decode(hdr_ + tl, hdr_ + tl + ll, length);
-        hdr_len_ = 0;
+        if (!hdr_.feed(in)) break;
+        type_ = hdr_.type();
+        const uint64_t length = hdr_.length();
         remaining_ = length;
         if (!wanted(type_)) {
           ++skipped_;

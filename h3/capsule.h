@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "h3/type_length_header.h"
 #include "lib/bytes.h"
 #include "lib/result.h"
 
@@ -50,7 +51,7 @@ class CapsuleParser {
   // The data stream ended: RFC 9297 §3.3, a truncated capsule makes the
   // message malformed (H3_MESSAGE_ERROR).
   Status finish() const;
-  bool at_boundary() const { return state_ == State::header && hdr_len_ == 0; }
+  bool at_boundary() const { return state_ == State::header && hdr_.empty(); }
   uint64_t skipped() const { return skipped_; }
 
  private:
@@ -61,8 +62,7 @@ class CapsuleParser {
   std::vector<uint64_t> types_;
   bool all_ = false;
   State state_ = State::header;
-  uint8_t hdr_[16];
-  size_t hdr_len_ = 0;
+  TypeLengthHeader hdr_;
   uint64_t type_ = 0, remaining_ = 0;
   std::vector<uint8_t> buf_;
   uint64_t skipped_ = 0;

@@ -182,13 +182,8 @@ Result<Frame> decode_frame_payload(uint64_t type, Bytes payload) {
 
 uint64_t FrameParser::wanted() const {
   switch (state_) {
-    case State::header: {
-      if (hdr_len_ == 0) return 1;
-      size_t tl = varint_size_from_first(hdr_[0]);
-      if (hdr_len_ < tl) return tl - hdr_len_;
-      if (hdr_len_ == tl) return 1;
-      return tl + varint_size_from_first(hdr_[tl]) - hdr_len_;
-    }
+    case State::header:
+      return hdr_.missing();
     case State::buffered:
     case State::data:
     case State::skip:
@@ -202,12 +197,12 @@ void FrameParser::consume_data(uint64_t n) {
   remaining_ -= std::min(n, remaining_);
   if (remaining_ == 0) {
     state_ = State::header;
-    hdr_len_ = 0;
+    hdr_.reset();
   }
 }
 
 Result<FrameParser::Item> FrameParser::start_frame() {
-  hdr_len_ = 0;
+  hdr_.reset();
   remaining_ = length_;
   if (is_http2_reserved_frame(type_))
     return h3_error(H3Error::frame_unexpected, "HTTP/2 frame type");  // RFC 9114 §7.2.8
@@ -234,18 +229,9 @@ Result<FrameParser::Item> FrameParser::next(Bytes& in) {
     switch (state_) {
       case State::header: {
         if (in.empty()) return Item{};
-        // Copy exactly the varint bytes still missing.
-        size_t want = static_cast<size_t>(wanted());
-        size_t n = std::min(want, in.size());
-        std::copy_n(in.begin(), n, hdr_ + hdr_len_);
-        hdr_len_ += n;
-        in = in.subspan(n);
-        size_t tl = varint_size_from_first(hdr_[0]);
-        if (hdr_len_ < tl + 1) break;
-        size_t ll = varint_size_from_first(hdr_[tl]);
-        if (hdr_len_ < tl + ll) break;
-        varint_decode(hdr_, hdr_ + tl, type_);
-        varint_decode(hdr_ + tl, hdr_ + tl + ll, length_);
+        if (!hdr_.feed(in)) break;
+        type_ = hdr_.type();
+        length_ = hdr_.length();
         WT_ASSIGN(Item it, start_frame());
         if (it.kind != Kind::need_more) return it;
         break;

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "h3/type_length_header.h"
 #include "lib/bytes.h"
 #include "lib/result.h"
 
@@ -170,7 +171,7 @@ class FrameParser {
   // the current frame (header: the rest of the next varint).
   uint64_t wanted() const;
   // Between frames: a stream ending here ends cleanly (RFC 9114 §7.1).
-  bool at_boundary() const { return state_ == State::header && hdr_len_ == 0; }
+  bool at_boundary() const { return state_ == State::header && hdr_.empty(); }
   uint64_t frames_skipped() const { return skipped_; }
 
  private:
@@ -179,8 +180,7 @@ class FrameParser {
 
   uint64_t max_payload_;
   State state_ = State::header;
-  uint8_t hdr_[16];       // partial type and length varints
-  size_t hdr_len_ = 0;
+  TypeLengthHeader hdr_;
   uint64_t type_ = 0, length_ = 0;
   uint64_t remaining_ = 0;  // payload bytes still to come
   std::vector<uint8_t> buf_;
