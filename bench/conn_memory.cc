@@ -1,6 +1,6 @@
 // Heap memory per idle connection, per side, in memory (no sockets).
 //
-//   conn_memory [--json] [--connections N] [--take-tickets] [--exit-idle]
+//   conn_memory [--json] [--connections N] [--take-tickets] [--request] [--exit-idle]
 //
 // N clients (one client endpoint) handshake with one server endpoint
 // (TLS 1.3, ECDSA P-256, X25519, AES-128-GCM) and then go idle: handshake
@@ -12,7 +12,9 @@
 //
 // By default the client application ignores session tickets and NEW_TOKEN
 // tokens (most do); --take-tickets takes them out of the connections as an
-// application that resumes would. --exit-idle exits as soon as the
+// application that resumes would. --request makes each connection carry one
+// small request and response (a bidirectional stream) before it goes idle.
+// --exit-idle exits as soon as the
 // connections are idle, so that a heap profiler's "leaks" (heaptrack
 // --print-leaks) are exactly what the idle connections hold.
 #include <malloc.h>
@@ -86,18 +88,46 @@ struct Fleet {
   std::unique_ptr<Endpoint> client, server;
   std::vector<Connection*> clients;
   size_t accepted = 0;
+  size_t responses = 0;  // --request: responses read to their end
   Time now = from_ns(1'000'000'000);
 };
 
-void poll_all(Fleet& f, bool take_tickets) {
+struct Mode {
+  bool take_tickets = false;
+  bool request = false;
+};
+
+// The application: polls events; with a request, the client asks once
+// (4 bytes) and the server answers each stream it sees (4 bytes).
+void poll_all(Fleet& f, const Mode& m) {
   while (f.server->accept()) ++f.accepted;
-  f.server->for_each([](Connection& c) {
-    while (c.poll_event()) {
+  static const uint8_t kMsg[4] = {'p', 'i', 'n', 'g'};
+  uint8_t buf[64];
+  f.server->for_each([&](Connection& c) {
+    while (auto e = c.poll_event()) {
+      if (e->type != Event::Type::stream_readable) continue;
+      while (true) {
+        auto r = c.stream_read(e->stream_id, MutBytes{buf});
+        if (!r.ok() || r->bytes == 0 || r->fin) break;
+      }
+      (void)c.stream_write(e->stream_id, Bytes{kMsg}, true);
     }
   });
   f.client->for_each([&](Connection& c) {
-    while (c.poll_event()) {
+    while (auto e = c.poll_event()) {
+      if (e->type == Event::Type::stream_readable) {
+        while (true) {
+          auto r = c.stream_read(e->stream_id, MutBytes{buf});
+          if (r.ok() && r->fin) ++f.responses;
+          if (!r.ok() || r->bytes == 0 || r->fin) break;
+        }
+      }
     }
+    if (m.request && c.handshake_confirmed() && c.stats().stream_bytes_sent == 0) {
+      auto id = c.open_stream(true);
+      if (id.ok()) (void)c.stream_write(*id, Bytes{kMsg}, true);
+    }
+    const bool take_tickets = m.take_tickets;
     if (take_tickets) {
       while (c.take_session_ticket()) {
       }
@@ -121,7 +151,7 @@ bool all_idle(Fleet& f) {
 
 // Handshakes every client and runs until nothing is sent and no timer
 // other than the idle timeout is due within a few seconds.
-void establish_idle(Fleet& f, size_t n, bool take_tickets) {
+void establish_idle(Fleet& f, size_t n, const Mode& mode) {
   Random& rng = SystemRandom::instance();
   f.client = std::make_unique<Endpoint>(bench_endpoint_config(false, rng));
   f.server = std::make_unique<Endpoint>(bench_endpoint_config(true, rng));
@@ -141,7 +171,7 @@ void establish_idle(Fleet& f, size_t n, bool take_tickets) {
     sent += drain(*f.server, to_client, buf, f.now);
     f.now += step;
     to_client.deliver(*f.client, f.now);
-    poll_all(f, take_tickets);
+    poll_all(f, mode);
     if (sent) continue;
     const Time next = std::min(f.client->next_timeout(), f.server->next_timeout());
     if (next > f.now + std::chrono::seconds(5) && all_idle(f)) break;
@@ -153,22 +183,26 @@ void establish_idle(Fleet& f, size_t n, bool take_tickets) {
   size_t closed = 0;
   for (Connection* c : f.clients) closed += c->is_closed();
   if (closed) die(fmt::format("{} connections closed", closed));
+  if (mode.request && f.responses != n) die(fmt::format("{} of {} responses", f.responses, n));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool json = false, take_tickets = false, exit_idle = false;
+  bool json = false, exit_idle = false;
+  Mode mode;
   size_t n = 2000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json") json = true;
-    else if (a == "--take-tickets") take_tickets = true;
+    else if (a == "--take-tickets") mode.take_tickets = true;
+    else if (a == "--request") mode.request = true;
     else if (a == "--exit-idle") exit_idle = true;
     else if (a == "--connections" && i + 1 < argc) n = std::stoul(argv[++i]);
     else {
       fmt::print(stderr,
-                 "usage: conn_memory [--json] [--connections N] [--take-tickets] [--exit-idle]\n");
+                 "usage: conn_memory [--json] [--connections N] [--take-tickets] [--request] "
+                 "[--exit-idle]\n");
       return 2;
     }
   }
@@ -178,12 +212,12 @@ int main(int argc, char** argv) {
     // Warm-up: one-time allocations of BoringSSL and the stack (method
     // tables, ex_data indexes, the TLS configs) are not per connection.
     Fleet warm;
-    establish_idle(warm, 8, take_tickets);
+    establish_idle(warm, 8, mode);
   }
   const Heap h0 = heap_now();
   Fleet f;
   const int64_t t0 = wall_ns();
-  establish_idle(f, n, take_tickets);
+  establish_idle(f, n, mode);
   const double seconds = static_cast<double>(wall_ns() - t0) / 1e9;
   const Heap h1 = heap_now();
   if (exit_idle) std::exit(0);  // no unwinding: the connections stay allocated
@@ -210,11 +244,11 @@ int main(int argc, char** argv) {
         "\"client_bytes_per_idle_conn\": {:.0f}, \"server_cxx_bytes_per_idle_conn\": {:.0f}, "
         "\"client_cxx_bytes_per_idle_conn\": {:.0f}, \"server_cxx_allocations_per_idle_conn\": {:.1f}, "
         "\"client_cxx_allocations_per_idle_conn\": {:.1f}, \"leftover_bytes_per_conn\": {:.0f}, "
-        "\"sizeof_connection\": {}, \"take_tickets\": {}, \"cipher_suite\": \"{}\", "
+        "\"sizeof_connection\": {}, \"take_tickets\": {}, \"request\": {}, \"cipher_suite\": \"{}\", "
         "\"group\": {}, \"setup_seconds\": {:.3f}, \"target_bytes_per_idle_conn\": 16384}}\n",
         n, server_all, client_all, server_cxx, client_cxx, server_allocs, client_allocs, leftover,
         sizeof(Connection),
-        take_tickets, suite, group, seconds);
+        mode.take_tickets, mode.request, suite, group, seconds);
   } else {
     fmt::print("{} idle connections ({}, group {}, ECDSA P-256), set up in {:.2f} s\n", n, suite,
                group, seconds);

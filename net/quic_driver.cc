@@ -149,7 +149,6 @@ size_t QuicDriver::send_on(size_t index, io::SendBuffer& out, Time now) {
     self.handoff.erase(self.handoff.begin());
     ++n;
   }
-  bool redispatched = false;
   while (out.has_space()) {
     // One batch per sendmsg: no more than one GSO send may carry, in whole
     // segments of the size the last batch had (the loop splits a batch
@@ -159,17 +158,7 @@ size_t QuicDriver::send_on(size_t index, io::SendBuffer& out, Time now) {
     if (last_segment_ >= 1200) room = std::min(room / last_segment_, io::kMaxGsoSegments) * last_segment_;
     space = space.first(std::min(space.size(), room));
     quic::SendBatch b = endpoint_->send(space, now);
-    if (!b.bytes) {
-      // Sending may have raised events (stream_writable once a stream's
-      // unsent backlog drained): the application refills now instead of
-      // after the next wake-up, and sending goes on.
-      if (n > 0 && !redispatched && !in_dispatch_ && any_events()) {
-        redispatched = true;
-        dispatch(now);
-        continue;
-      }
-      break;
-    }
+    if (!b.bytes) break;
     const size_t count = b.datagrams();
     if (count > 1) last_segment_ = b.segment_size;
     ++stats_.send_batches;
@@ -189,12 +178,6 @@ size_t QuicDriver::send_on(size_t index, io::SendBuffer& out, Time now) {
     }
   }
   return n;
-}
-
-bool QuicDriver::any_events() {
-  bool any = false;
-  endpoint_->for_each([&](quic::Connection& c) { any = any || c.has_events(); });
-  return any;
 }
 
 DriverStats QuicDriver::totals() {

@@ -129,7 +129,6 @@ class QuicDriver final : public io::UdpHandler {
 
   QuicDriver(io::Loop& loop, QuicApp& app, const quic::EndpointConfig& config);
   void dispatch(Time now);
-  bool any_events();
   void receive_on(size_t sock, const io::DatagramBatchView& batch, Time now);
   size_t send_on(size_t sock, io::SendBuffer& out, Time now);
   size_t socket_for(const quic::SendBatch& b) const;

@@ -139,6 +139,15 @@ bool Connection::ack_blocked_by_amplification() const {
 bool Connection::on_datagram_path(const Path& path, size_t bytes) {
   rx_path_ = path;
   if (!rx_path_.local.valid()) rx_path_.local = path_.local;  // a driver that does not tell
+  // A client on a wildcard socket learns its address from the first
+  // datagram of the server (IP_PKTINFO): without this every datagram would
+  // arrive "on another path", and a PATH_CHALLENGE after a NAT rebinding
+  // would go unanswered (RFC 9000 §8.2.2, §9.3.3).
+  if (role_ == Role::client && !path_.local.valid() && rx_path_.local.valid() &&
+      path.remote == path_.remote) {
+    path_.local = rx_path_.local;
+    if (!paths_.empty() && !paths_[0].path.local.valid()) paths_[0].path.local = rx_path_.local;
+  }
   rx_bytes_ = bytes;
   if (rx_path_ == path_) return true;
   if (role_ == Role::client) {

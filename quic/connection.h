@@ -104,10 +104,8 @@ class Connection;
 // every connection it holds.
 class ConnectionObserver {
  public:
+  virtual ~ConnectionObserver() = default;
   virtual void on_connection_activity(Connection& c) = 0;
-
- protected:
-  ~ConnectionObserver() = default;
 };
 
 class Connection {

@@ -140,12 +140,11 @@ class EpollBackend final : public Backend {
   void receive(SocketState& s) {
     for (uint32_t round = 0; round < rounds_; ++round) {
       // The loop's receive budget (level-triggered: the rest of the
-      // socket's queue is reported again next iteration). A GRO buffer
-      // holds up to 64 datagrams.
+      // socket's queue is reported again next iteration), in buffers of
+      // as many datagrams as GRO coalesced lately.
       const size_t left = sink_.receive_budget();
       if (left == 0) return;
-      const size_t per = s.sock.gro() ? 64 : 1;
-      const uint32_t vlen = static_cast<uint32_t>(std::clamp<size_t>(left / per, 1, batch_));
+      const uint32_t vlen = static_cast<uint32_t>(std::clamp<size_t>(left / per_buffer_, 1, batch_));
       for (uint32_t i = 0; i < vlen; ++i) {
         msghdr& m = rx_msgs_[i].msg_hdr;
         m.msg_namelen = sizeof(sockaddr_storage);
@@ -153,6 +152,7 @@ class EpollBackend final : public Backend {
         m.msg_flags = 0;
       }
       int n = recvmmsg(s.sock.fd(), rx_msgs_.data(), vlen, 0, nullptr);
+      size_t datagrams = 0;
       if (n <= 0) {
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
           log::debug("io: recvmmsg: {}", std::strerror(errno));
@@ -174,9 +174,11 @@ class EpollBackend final : public Backend {
         v.local.port = s.sock.local_address().port;
         v.ecn = meta.ecn;
         if (v.data.empty()) v.segment_size = 0;  // a zero-length datagram carries nothing
+        datagrams += v.count();
         sink_.deliver(s, v);
         if (s.closing) return;
       }
+      per_buffer_ = std::max<size_t>(1, datagrams / static_cast<size_t>(n));
       if (static_cast<uint32_t>(n) < vlen) return;
     }
   }
@@ -201,6 +203,7 @@ class EpollBackend final : public Backend {
   int ep_ = -1, event_fd_ = -1;
   bool pwait2_ = true;
   uint32_t batch_, buf_size_, rounds_;
+  size_t per_buffer_ = 1;  // datagrams per received buffer in the last recvmmsg
   std::vector<SocketState*> table_;
   std::unique_ptr<uint8_t[]> rx_data_;
   std::vector<mmsghdr> rx_msgs_;
