@@ -38,12 +38,25 @@ Error usage(const char* detail) { return h3_error(H3Error::internal_error, detai
 // DATA frames up to this payload size are copied together with their header
 // into one QUIC write: cheaper than a second stream_write call.
 constexpr size_t kCoalescedDataFrame = 4096;
+constexpr size_t kSpareStreams = 64;  // recycled stream records
 
 uint64_t decoder_section_limit(uint64_t v) {
   return v == kUnlimited ? QpackDecoder::kNoLimit : v;
 }
 
 }  // namespace
+
+// RFC 9218 §4: the priority header (all its lines, RFC 9110 §5.3), or the
+// defaults when absent or unparsable.
+Priority priority_of(const HeaderList& fields) {
+  const HeaderField* one = nullptr;
+  for (const HeaderField& f : fields) {
+    if (f.name.size() != 8 || std::string_view{f.name} != "priority") continue;
+    if (one) return priority_or_default(combined_field(fields, "priority").value_or(""));
+    one = &f;
+  }
+  return one ? priority_or_default(one->value) : Priority{};
+}
 
 Connection::Connection(quic::Connection& quic, Config config)
     : quic_(quic),
@@ -81,8 +94,36 @@ uint64_t Connection::request_frame_limit() const {
 }
 
 Connection::Stream* Connection::find(uint64_t id) {
+  FoundSlot& slot = found_[found_slot(id)];
+  if (slot.id == id) return slot.s;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : &it->second;
+  if (it == streams_.end()) return nullptr;
+  slot = {id, &it->second};
+  return slot.s;
+}
+
+Connection::Stream& Connection::new_stream(uint64_t id) {
+  if (Stream* s = find(id)) return *s;
+  Stream* s;
+  if (!spare_streams_.empty()) {
+    auto n = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+    n.key() = id;
+    s = &streams_.insert(std::move(n)).position->second;
+  } else {
+    s = &streams_[id];
+  }
+  s->id = id;
+  return *s;
+}
+
+void Connection::erase_stream(std::map<uint64_t, Stream>::iterator it) {
+  if (FoundSlot& slot = found_[found_slot(it->first)]; slot.id == it->first) slot = FoundSlot{};
+  auto n = streams_.extract(it);
+  if (spare_streams_.size() < kSpareStreams) {
+    n.mapped() = Stream();
+    spare_streams_.push_back(std::move(n));
+  }
 }
 
 // ---------------------------------------------------------------- driving
@@ -133,8 +174,9 @@ void Connection::on_quic_event(const quic::Event& e) {
 }
 
 std::optional<Event> Connection::poll_event() {
-  if (event_head_ == events_.size()) return std::nullopt;
-  Event e = std::move(events_[event_head_++]);
+  std::optional<Event> e;  // one move, straight into the returned object
+  if (event_head_ == events_.size()) return e;
+  e.emplace(std::move(events_[event_head_++]));
   if (event_head_ == events_.size()) {
     events_.clear();
     event_head_ = 0;
@@ -307,7 +349,7 @@ void Connection::on_stream_writable(uint64_t id) {
   flush(id, s->out);
   if (s->out.empty() && s->app_blocked) {
     s->app_blocked = false;
-    emit(Event{Event::Type::writable, id});
+    emit(Event::Type::writable, id);
   }
 }
 
@@ -350,19 +392,19 @@ Result<uint64_t> Connection::send_request(const HeaderList& headers, bool end_st
   if (peer_settings_ && field_section_size(headers) > peer_settings_->max_field_section_size())
     return h3_error(H3Error::message_error, "request exceeds the peer's SETTINGS_MAX_FIELD_SECTION_SIZE");
   WT_ASSIGN(uint64_t id, quic_.open_stream(true));
-  Stream& s = streams_[id];
-  s.id = id;
+  Stream& s = new_stream(id);
   s.local = true;
   s.parser.set_max_payload(request_frame_limit());
+  s.parser.set_external_data(true);  // DATA payloads stay in QUIC for read_data()
   s.head_request = method == "HEAD";
   s.connect_request = method == "CONNECT";
   s.send = SendPhase::body;
   // RFC 9218 §4: the priority we ask for also orders our own sending.
-  apply_priority(id, priority_or_default(combined_field(headers, "priority").value_or("")));
+  apply_priority(id, priority_of(headers));
   if (auto st = write_headers(s, headers, end_stream); !st.ok()) {
     (void)quic_.stream_reset(id, code(H3Error::request_cancelled));
     (void)quic_.stream_stop_sending(id, code(H3Error::request_cancelled));
-    streams_.erase(id);
+    erase_stream(streams_.find(id));
     return st.error();
   }
   return id;
@@ -561,8 +603,7 @@ Result<uint64_t> Connection::open_extension_stream(bool bidirectional, uint64_t 
   maybe_start();
   if (!started_) return usage("connection not established");
   WT_ASSIGN(uint64_t id, quic_.open_stream(bidirectional));
-  Stream& s = streams_[id];
-  s.id = id;
+  Stream& s = new_stream(id);
   s.local = true;
   s.kind = Kind::extension;
   s.send = SendPhase::body;
@@ -609,7 +650,7 @@ void Connection::release_done_streams() {
     const uint64_t id = it->first;
     bool send_done = s.send_reset || !quic::can_send_on(id, role_) || (s.out.fin_written && s.acked);
     bool recv_done = s.recv_closed || !quic::can_recv_on(id, role_);
-    if (send_done && recv_done) it = streams_.erase(it);
+    if (send_done && recv_done) erase_stream(it++);
     else ++it;
   }
 }

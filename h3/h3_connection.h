@@ -23,6 +23,7 @@
 // control stream, GOAWAY, datagrams, events), h3_streams.cc (receiving:
 // unidirectional streams, request streams, read_data).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -125,6 +126,10 @@ struct Event {
 };
 
 const char* event_type_name(Event::Type t);
+
+// RFC 9218 §4: the priority a field section asks for (all its priority
+// lines), or the defaults when there is none or it does not parse.
+Priority priority_of(const HeaderList& fields);
 
 struct DataRead {
   size_t bytes = 0;
@@ -278,7 +283,18 @@ class Connection {
   Status write_headers(Stream& s, const HeaderList& fields, bool end_stream);
   void fail(const Error& e);
   void emit(Event e) { events_.push_back(std::move(e)); }
+  // The common small events, built in place.
+  void emit(Event::Type t, uint64_t stream_id = 0, uint64_t code = 0) {
+    Event& e = events_.emplace_back();
+    e.type = t;
+    e.stream_id = stream_id;
+    e.code = code;
+  }
   void release_done_streams();
+  // Request/extension stream records: map nodes are recycled (a request
+  // costs no allocation in steady state) and the last lookup is cached.
+  Stream& new_stream(uint64_t id);
+  void erase_stream(std::map<uint64_t, Stream>::iterator it);
   void maybe_close_after_goaway();
   void apply_priority(uint64_t id, const Priority& p);
   void on_datagram(Bytes payload);
@@ -335,6 +351,16 @@ class Connection {
   std::optional<uint64_t> peer_control_, peer_encoder_, peer_decoder_;
 
   std::map<uint64_t, Stream> streams_;
+  std::vector<std::map<uint64_t, Stream>::node_type> spare_streams_;
+  // find()'s cache, direct-mapped by stream index: the requests in flight
+  // are usually consecutive streams.
+  struct FoundSlot {
+    uint64_t id = ~uint64_t{0};
+    Stream* s = nullptr;
+  };
+  static constexpr size_t kFoundSlots = 32;
+  std::array<FoundSlot, kFoundSlots> found_{};
+  static size_t found_slot(uint64_t id) { return (id >> 2) % kFoundSlots; }
   uint64_t next_peer_bidi_ = 0;     // index of the next peer bidi stream QUIC may open
   std::optional<uint64_t> max_request_id_;  // server: highest request stream seen
   std::map<uint64_t, Priority> pending_priority_;

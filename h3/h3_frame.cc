@@ -229,6 +229,21 @@ Result<FrameParser::Item> FrameParser::next(Bytes& in) {
     switch (state_) {
       case State::header: {
         if (in.empty()) return Item{};
+        if (hdr_.empty() && in.size() >= 2) {
+          // Fast path: the whole header is in `in` (no copy into hdr_).
+          const size_t tl = varint_size_from_first(in[0]);
+          if (in.size() > tl) {
+            const size_t ll = varint_size_from_first(in[tl]);
+            if (in.size() >= tl + ll) {
+              varint_decode(in.data(), in.data() + tl, type_);
+              varint_decode(in.data() + tl, in.data() + tl + ll, length_);
+              in = in.subspan(tl + ll);
+              WT_ASSIGN(Item it, start_frame());
+              if (it.kind != Kind::need_more) return it;
+              break;
+            }
+          }
+        }
         if (!hdr_.feed(in)) break;
         type_ = hdr_.type();
         length_ = hdr_.length();
@@ -255,7 +270,7 @@ Result<FrameParser::Item> FrameParser::next(Bytes& in) {
         break;
       }
       case State::data: {
-        if (in.empty()) return Item{};
+        if (in.empty() || external_data_) return Item{};
         size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
         Bytes chunk = in.first(n);
         in = in.subspan(n);

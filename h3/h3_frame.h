@@ -155,6 +155,9 @@ class FrameParser {
   // H3_EXCESSIVE_LOAD before any of its payload is read.
   explicit FrameParser(uint64_t max_payload = kDefaultMaxPayload) : max_payload_(max_payload) {}
   void set_max_payload(uint64_t n) { max_payload_ = n; }
+  // DATA payloads are read from the transport with consume_data(): next()
+  // stops (need_more) at a DATA payload instead of returning it.
+  void set_external_data(bool on) { external_data_ = on; }
 
   // Consumes bytes from the front of `in` and returns the next item. A
   // payload view points into `in` or into the parser and is valid until the
@@ -185,6 +188,7 @@ class FrameParser {
   uint64_t remaining_ = 0;  // payload bytes still to come
   std::vector<uint8_t> buf_;
   uint64_t skipped_ = 0;
+  bool external_data_ = false;
 };
 
 }  // namespace wt::h3

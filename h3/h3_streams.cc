@@ -54,9 +54,9 @@ Connection::Stream* Connection::accept_peer_bidi(uint64_t id) {
       return nullptr;
     }
   }
-  Stream& s = streams_[id];
-  s.id = id;
+  Stream& s = new_stream(id);
   s.parser.set_max_payload(request_frame_limit());
+  s.parser.set_external_data(true);  // DATA payloads stay in QUIC for read_data()
   s.sniffing = !cfg_.extension_bidi_types.empty();
   if (auto p = pending_priority_.find(id); p != pending_priority_.end()) {
     apply_priority(id, p->second);
@@ -76,7 +76,7 @@ void Connection::on_readable(uint64_t id) {
       s->quic_readable = true;
       if (!s->data_notified) {
         s->data_notified = true;
-        emit(Event{Event::Type::data, id});
+        emit(Event::Type::data, id);
       }
       return;
     }
@@ -90,7 +90,7 @@ void Connection::on_readable(uint64_t id) {
   if (s->kind == Kind::extension) {
     if (!s->data_notified) {
       s->data_notified = true;
-      emit(Event{Event::Type::data, id});
+      emit(Event::Type::data, id);
     }
     return;
   }
@@ -149,8 +149,7 @@ bool Connection::read_uni_type(uint64_t id, UniStream& u) {
   if (contains(cfg_.extension_uni_types, type)) {
     const bool fin = u.fin;
     uni_.erase(id);
-    Stream& s = streams_[id];
-    s.id = id;
+    Stream& s = new_stream(id);
     s.send = SendPhase::done;
     s.send_closed = true;
     start_extension_stream(s, type, fin);
@@ -172,12 +171,12 @@ void Connection::start_extension_stream(Stream& s, uint64_t type, bool fin) {
   if (fin) {  // nothing after the type
     s.recv = RecvPhase::done;
     s.recv_closed = true;
-    emit(Event{Event::Type::finished, s.id});
+    emit(Event::Type::finished, s.id);
     return;
   }
   s.quic_readable = true;
   s.data_notified = true;
-  emit(Event{Event::Type::data, s.id});
+  emit(Event::Type::data, s.id);
 }
 
 void Connection::read_uni(uint64_t id, UniStream& u) {
@@ -306,7 +305,7 @@ Status Connection::on_peer_settings(Bytes payload) {
   encoder_.set_peer_settings(s.qpack_max_table_capacity(), s.qpack_blocked_streams(),
                              s.max_field_section_size());
   peer_settings_ = std::move(s);
-  emit(Event{Event::Type::settings});
+  emit(Event::Type::settings);
   flush_qpack();
   return {};
 }
@@ -328,7 +327,7 @@ Status Connection::on_goaway(Bytes payload) {
     for (auto& [sid, s] : streams_) {
       if (s.kind != Kind::request || sid < id || (s.recv_closed && s.send_closed)) continue;
       abort_stream(s, code(H3Error::request_cancelled), false);
-      emit(Event{Event::Type::stream_error, sid, code(H3Error::request_rejected)});
+      emit(Event::Type::stream_error, sid, code(H3Error::request_rejected));
     }
   }
   return {};
@@ -409,24 +408,21 @@ void Connection::pump(Stream& s) {
       // A DATA payload: the application reads it with read_data().
       if (s.quic_readable && !s.data_notified) {
         s.data_notified = true;
-        emit(Event{Event::Type::data, s.id});
+        emit(Event::Type::data, s.id);
       }
       return;
     }
     if (!s.quic_readable) return;
-    // Read no further than the current frame, so DATA payloads stay in
-    // QUIC until the application asks for them. A frame header has at least
-    // two bytes (type and length varints): take both at once.
-    const uint64_t wanted = s.parser.at_boundary() ? 2 : s.parser.wanted();
-    size_t want = static_cast<size_t>(std::min<uint64_t>(wanted, scratch_.size()));
-    auto r = quic_.stream_read(s.id, MutBytes{scratch_.data(), want});
-    if (!r.ok()) return;  // reset: the stream_reset event follows
-    if (r->bytes == 0 && !r->fin) {
+    // Frames are parsed in place in QUIC's receive buffer; a DATA payload
+    // stays there for read_data() (the parser stops at it).
+    auto pk = quic_.stream_peek(s.id);
+    if (!pk.ok()) return;  // reset: the stream_reset event follows
+    if (pk->data.empty() && !pk->fin) {
       s.quic_readable = false;
       return;
     }
-    Bytes in{scratch_.data(), r->bytes};
-    while (!failed_ && !s.recv_closed) {
+    Bytes in = pk->data;
+    while (!failed_ && !s.recv_closed && !s.blocked) {
       auto it = s.parser.next(in);
       Status st;
       if (!it.ok()) {
@@ -445,6 +441,9 @@ void Connection::pump(Stream& s) {
       }
     }
     if (failed_ || s.recv_closed) return;
+    // A field section decoded above may refer to `in` no longer: consume.
+    auto r = quic_.stream_consume(s.id, pk->data.size() - in.size());
+    if (!r.ok()) return;
     // A DATA frame header was just read: check it before announcing data.
     if (uint64_t len = s.parser.data_remaining(); len > 0) {
       if (Status st = on_data_frame_start(s, len); !st.ok()) {
@@ -509,17 +508,16 @@ void Connection::on_decoded(Stream& s, Result<HeaderList> fields) {
     else fail(fields.error());  // QPACK_DECOMPRESSION_FAILED
     return;
   }
-  HeaderList f = std::move(fields).value();
+  HeaderList& f = *fields;
   if (s.recv == RecvPhase::body) {
     // RFC 9114 §4.1: trailers; RFC 9114 §4.3: no pseudo-header fields.
     if (!validate_trailers(f).ok()) return abort_stream(s, code(H3Error::message_error));
     s.recv = RecvPhase::trailers;
-    Event e{Event::Type::trailers, s.id};
-    e.fields = std::move(f);
-    emit(std::move(e));
+    emit(Event::Type::trailers, s.id);
+    events_.back().fields = std::move(f);
     return;
   }
-  Event e{Event::Type::headers, s.id};
+  int status = 0;
   if (!is_client()) {
     RequestRules rules;
     rules.connect_protocol_enabled = cfg_.enable_connect_protocol;
@@ -532,27 +530,24 @@ void Connection::on_decoded(Stream& s, Result<HeaderList> fields) {
     s.content_length = h->content_length;
     // RFC 9218 §4, §7: the header (or the defaults, u=3 non-incremental)
     // sets the priority unless a PRIORITY_UPDATE already did.
-    if (!s.priority_updated)
-      apply_priority(s.id, priority_or_default(combined_field(f, "priority").value_or("")));
+    if (!s.priority_updated) apply_priority(s.id, priority_of(f));
   } else {
     auto h = validate_response(f);
     if (!h.ok()) return abort_stream(s, code(H3Error::message_error));
-    e.status = h->status;
+    status = h->status;
     if (!h->informational()) {
       // RFC 9114 §4.4: a 2xx to CONNECT makes the stream a tunnel.
       s.tunnel = s.connect_request && h->status >= 200 && h->status < 300;
       // RFC 9114 §4.1.2: responses that never have content.
       s.content_length = response_has_no_content(s.head_request, h->status) ? 0 : h->content_length;
     }
-    if (h->informational()) {
-      e.fields = std::move(f);
-      emit(std::move(e));
-      return;  // RFC 9114 §4.1: the final response follows
-    }
   }
-  s.recv = RecvPhase::body;
+  // RFC 9114 §4.1: 1xx responses come before the final one.
+  if (status < 100 || status >= 200) s.recv = RecvPhase::body;
+  emit(Event::Type::headers, s.id);
+  Event& e = events_.back();
+  e.status = status;
   e.fields = std::move(f);
-  emit(std::move(e));
 }
 
 void Connection::on_fin(Stream& s) {
@@ -567,7 +562,7 @@ void Connection::on_fin(Stream& s) {
     return abort_stream(s, code(H3Error::message_error));
   s.recv = RecvPhase::done;
   s.recv_closed = true;
-  emit(Event{Event::Type::finished, s.id});
+  emit(Event::Type::finished, s.id);
 }
 
 void Connection::abort_stream(Stream& s, uint64_t c, bool report) {
@@ -591,7 +586,7 @@ void Connection::abort_stream(Stream& s, uint64_t c, bool report) {
   s.recv_closed = true;
   s.blocked = false;
   s.app_blocked = false;
-  if (report) emit(Event{Event::Type::stream_error, s.id, c});
+  if (report) emit(Event::Type::stream_error, s.id, c);
 }
 
 // ---------------------------------------------------------------- peer resets
@@ -609,7 +604,7 @@ void Connection::on_peer_reset(uint64_t id, uint64_t c) {
   s->recv_error = c;
   s->blocked = false;
   (void)quic_.stream_read(id, {});  // takes note of the reset so QUIC can free the stream
-  emit(Event{Event::Type::stream_reset, id, c});
+  emit(Event::Type::stream_reset, id, c);
 }
 
 void Connection::on_peer_stop_sending(uint64_t id, uint64_t c) {
@@ -623,7 +618,7 @@ void Connection::on_peer_stop_sending(uint64_t id, uint64_t c) {
   s->send = SendPhase::done;
   s->out = SendQueue{};
   s->app_blocked = false;
-  emit(Event{Event::Type::stop_sending, id, c});
+  emit(Event::Type::stop_sending, id, c);
 }
 
 // ---------------------------------------------------------------- reading
@@ -639,7 +634,7 @@ Result<DataRead> Connection::read_data(uint64_t stream_id, MutBytes out) {
     if (r->fin) {
       s->recv_closed = true;
       s->recv = RecvPhase::done;
-      emit(Event{Event::Type::finished, stream_id});
+      emit(Event::Type::finished, stream_id);
     } else if (r->bytes < out.size()) {
       s->quic_readable = false;
       s->data_notified = false;

@@ -217,6 +217,35 @@ Result<StreamRead> Connection::stream_read(uint64_t id, MutBytes out) {
   return StreamRead{r.bytes, r.fin};
 }
 
+Result<StreamPeek> Connection::stream_peek(uint64_t id) {
+  Stream* s = streams_.find(id);
+  if (!s || !s->recv) return Error(TransportError::stream_state_error, "no receive side on this stream");
+  RecvStream& r = *s->recv;
+  if (r.state() == RecvStream::State::reset_recvd || r.state() == RecvStream::State::reset_read || r.stopped()) {
+    auto rr = r.read({});  // the reset's error (and Reset Read), or STREAM_STATE_ERROR
+    streams_.update(*s);
+    if (!rr.ok()) return rr.error();
+  }
+  StreamPeek p;
+  p.data = r.peek();
+  // The FIN follows `data` when the final size is known and nothing else is
+  // unread beyond it.
+  p.fin = r.final_size() && r.read_offset() + p.data.size() == *r.final_size() &&
+          (r.state() == RecvStream::State::data_recvd || r.state() == RecvStream::State::data_read);
+  return p;
+}
+
+Result<StreamRead> Connection::stream_consume(uint64_t id, size_t n) {
+  note_activity();
+  Stream* s = streams_.find(id);
+  if (!s || !s->recv) return Error(TransportError::stream_state_error, "no receive side on this stream");
+  if (s->recv->stopped()) return Error(TransportError::stream_state_error, "read after stop_sending");
+  auto r = s->recv->consume(n);
+  conn_window_.on_consumed(r.bytes);
+  streams_.update(*s);
+  return StreamRead{r.bytes, r.fin};
+}
+
 Status Connection::stream_reset(uint64_t id, uint64_t app_error) {
   note_activity();
   Stream* s = streams_.find(id);

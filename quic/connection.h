@@ -64,6 +64,12 @@ struct StreamRead {
   bool fin = false;
 };
 
+// Zero-copy view of a stream's receive buffer (Connection::stream_peek).
+struct StreamPeek {
+  Bytes data;        // valid until the next call on this connection
+  bool fin = false;  // the stream ends right after `data`
+};
+
 struct ConnectionStats {
   uint64_t packets_sent = 0, packets_received = 0, packets_dropped = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
@@ -134,6 +140,12 @@ class Connection {
   Result<uint64_t> open_stream(bool bidirectional);
   Result<size_t> stream_write(uint64_t id, Bytes data, bool fin);
   Result<StreamRead> stream_read(uint64_t id, MutBytes out);
+  // Zero-copy reading: the contiguous bytes at the read position (possibly
+  // fewer than are readable: one buffer chunk), then stream_consume() of
+  // any prefix of them. Errors as stream_read(); a reset is reported by
+  // stream_peek() like a read.
+  Result<StreamPeek> stream_peek(uint64_t id);
+  Result<StreamRead> stream_consume(uint64_t id, size_t n);
   Status stream_reset(uint64_t id, uint64_t app_error);
   Status stream_stop_sending(uint64_t id, uint64_t app_error);
   Status stream_set_priority(uint64_t id, uint8_t urgency, bool incremental);

@@ -5,17 +5,17 @@
 
 namespace wt::quic {
 
-void Scheduler::unlink(Level& l, SchedNode& n) {
+void Scheduler::unlink(List& l, SchedNode& n) {
   if (n.prev_) n.prev_->next_ = n.next_; else l.head = n.next_;
   if (n.next_) n.next_->prev_ = n.prev_; else l.tail = n.prev_;
   n.prev_ = n.next_ = nullptr;
 }
 
-void Scheduler::link_back(Level& l, SchedNode& n) {
-  n.prev_ = l.tail;
-  n.next_ = nullptr;
-  if (l.tail) l.tail->next_ = &n; else l.head = &n;
-  l.tail = &n;
+void Scheduler::link_after(List& l, SchedNode* pos, SchedNode& n) {
+  n.prev_ = pos;
+  n.next_ = pos ? pos->next_ : l.head;
+  if (n.next_) n.next_->prev_ = &n; else l.tail = &n;
+  if (pos) pos->next_ = &n; else l.head = &n;
 }
 
 void Scheduler::update_mask(uint8_t u) {
@@ -25,7 +25,13 @@ void Scheduler::update_mask(uint8_t u) {
 void Scheduler::link(SchedNode& n) {
   n.urgency = std::min<uint8_t>(n.urgency, kLevels - 1);
   Level& l = levels_[n.urgency];
-  if (n.incremental) link_back(l, n); else l.sequential.insert(&n);
+  if (n.incremental) {
+    link_after(l.inc, l.inc.tail, n);
+  } else {
+    SchedNode* pos = l.seq.tail;  // the last node with a lower stream ID
+    while (pos && pos->stream_id > n.stream_id) pos = pos->prev_;
+    link_after(l.seq, pos, n);
+  }
   n.active_ = true;
   ++size_;
   update_mask(n.urgency);
@@ -33,7 +39,7 @@ void Scheduler::link(SchedNode& n) {
 
 void Scheduler::unlink(SchedNode& n) {
   Level& l = levels_[n.urgency];
-  if (n.incremental) unlink(l, n); else l.sequential.erase(&n);
+  unlink(n.incremental ? l.inc : l.seq, n);
   n.active_ = false;
   --size_;
   update_mask(n.urgency);

@@ -6,16 +6,17 @@
 // then incremental streams share the capacity round-robin: after a stream is
 // served, rotate() moves it behind the others of its urgency.
 //
-// Nodes are intrusive (the stream owns its SchedNode), so activation of an
-// incremental stream, deactivation and rotation are O(1) without allocation;
-// non-incremental streams sit in an ordered set (O(log n)). front() is O(1).
-// A node must be deactivated before it is destroyed.
+// Nodes are intrusive (the stream owns its SchedNode): nothing allocates.
+// Activation of an incremental stream, deactivation and rotation are O(1);
+// non-incremental streams sit in a list sorted by stream ID, searched from
+// its tail, so the usual activation (a new, highest-numbered stream) is O(1)
+// too (at worst linear in the active streams of that urgency). front() is
+// O(1). A node must be deactivated before it is destroyed.
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <bit>
-#include <set>
 
 namespace wt::quic {
 
@@ -69,17 +70,17 @@ class Scheduler {
   // effect on non-incremental streams (they keep the lead until done).
   void rotate(SchedNode& n) {
     if (!n.active_ || !n.incremental) return;
-    Level& l = levels_[n.urgency];
+    List& l = levels_[n.urgency].inc;
     if (l.tail == &n) return;  // alone or already last
     unlink(l, n);
-    link_back(l, n);
+    link_after(l, l.tail, n);
   }
 
   // The stream to serve next, or nullptr.
   SchedNode* front() const {
     if (mask_ == 0) return nullptr;
     const Level& l = levels_[static_cast<size_t>(std::countr_zero(mask_))];
-    return l.sequential.empty() ? l.head : *l.sequential.begin();
+    return l.seq.head ? l.seq.head : l.inc.head;
   }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -90,32 +91,28 @@ class Scheduler {
   SchedNode* find_if(F&& pred) const {
     for (unsigned m = mask_; m != 0; m &= m - 1) {
       const Level& l = levels_[static_cast<size_t>(std::countr_zero(m))];
-      for (SchedNode* n : l.sequential) {
-        if (pred(*n)) return n;
-      }
-      for (SchedNode* n = l.head; n != nullptr; n = n->next_) {
-        if (pred(*n)) return n;
-      }
+      for (const List* list : {&l.seq, &l.inc})
+        for (SchedNode* n = list->head; n != nullptr; n = n->next_)
+          if (pred(*n)) return n;
     }
     return nullptr;
   }
 
  private:
-  struct ById {
-    bool operator()(const SchedNode* a, const SchedNode* b) const {
-      return a->stream_id < b->stream_id;
-    }
+  struct List {
+    SchedNode* head = nullptr;
+    SchedNode* tail = nullptr;
   };
   struct Level {
-    std::set<SchedNode*, ById> sequential;  // non-incremental, by stream ID
-    SchedNode* head = nullptr;              // incremental, round-robin list
-    SchedNode* tail = nullptr;
-    bool empty() const { return sequential.empty() && head == nullptr; }
+    List seq;  // non-incremental, by stream ID
+    List inc;  // incremental, round-robin order
+    bool empty() const { return seq.head == nullptr && inc.head == nullptr; }
   };
   void link(SchedNode& n);
   void unlink(SchedNode& n);
-  void unlink(Level& l, SchedNode& n);
-  void link_back(Level& l, SchedNode& n);
+  static void unlink(List& l, SchedNode& n);
+  // Inserts `n` after `pos` (at the front when `pos` is null).
+  static void link_after(List& l, SchedNode* pos, SchedNode& n);
   void update_mask(uint8_t u);
 
   std::array<Level, kLevels> levels_;

@@ -75,6 +75,77 @@ TEST_CASE("a stream carries data both ways byte for byte", "[conn]") {
   CHECK(echoed == msg);
 }
 
+TEST_CASE("stream_peek/stream_consume read a stream in place, FIN and reset included", "[conn][peek]") {
+  test::QuicPair q;
+  REQUIRE(q.handshake());
+  auto id = q.cconn->open_stream(true);
+  REQUIRE(id.ok());
+  std::vector<uint8_t> msg(100000);
+  for (size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<uint8_t>(i * 13 + 1);
+  size_t sent = 0;
+  std::vector<uint8_t> got;
+  bool fin = false;
+  size_t peeks = 0;
+  REQUIRE(q.run_until([&] {
+    if (sent < msg.size()) {
+      auto n = q.cconn->stream_write(*id, Bytes{msg}.subspan(sent), true);
+      REQUIRE(n.ok());
+      sent += *n;
+    }
+    while (q.sconn && !fin) {
+      auto p = q.sconn->stream_peek(*id);
+      if (!p.ok()) break;  // not opened yet
+      if (p->data.empty() && !p->fin) break;
+      ++peeks;
+      // Consume in uneven pieces: a prefix, then the rest of the view.
+      const size_t first = std::min<size_t>(p->data.size(), 1 + peeks % 700);
+      got.insert(got.end(), p->data.begin(), p->data.begin() + static_cast<ptrdiff_t>(first));
+      auto c1 = q.sconn->stream_consume(*id, first);
+      REQUIRE(c1.ok());
+      REQUIRE(c1->bytes == first);
+      if (first < p->data.size()) {
+        CHECK_FALSE(c1->fin);
+        auto p2 = q.sconn->stream_peek(*id);
+        REQUIRE(p2.ok());
+        REQUIRE(p2->data.size() >= p->data.size() - first);
+        got.insert(got.end(), p2->data.begin(), p2->data.end());
+        auto c2 = q.sconn->stream_consume(*id, p2->data.size());
+        REQUIRE(c2.ok());
+        CHECK(c2->fin == p2->fin);
+        fin = c2->fin;
+      } else {
+        CHECK(c1->fin == p->fin);
+        fin = c1->fin;
+      }
+    }
+    return fin;
+  }));
+  CHECK(got == msg);
+  CHECK(peeks > 1);
+  // After the FIN: an empty view that still says fin, like stream_read.
+  auto p = q.sconn->stream_peek(*id);
+  REQUIRE(p.ok());
+  CHECK(p->data.empty());
+  CHECK(p->fin);
+
+  // A reset stream: peek reports the peer's error code, as a read would.
+  auto id2 = q.cconn->open_stream(true);
+  REQUIRE(id2.ok());
+  REQUIRE(q.cconn->stream_write(*id2, Bytes{msg}.first(100), false).ok());
+  REQUIRE(q.run_until([&] {
+    auto r = q.sconn->stream_peek(*id2);
+    return r.ok() && r->data.size() == 100;
+  }));
+  REQUIRE(q.cconn->stream_reset(*id2, 77).ok());
+  REQUIRE(q.run_until([&] { return !q.sconn->stream_peek(*id2).ok(); }));
+  auto r = q.sconn->stream_peek(*id2);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().application);
+  CHECK(r.error().code == 77);
+  // Unknown stream: an error, not a crash.
+  CHECK_FALSE(q.sconn->stream_consume(1000, 1).ok());
+}
+
 TEST_CASE("datagrams are delivered and application close reaches the peer", "[conn]") {
   test::QuicPair q;
   REQUIRE(q.handshake());

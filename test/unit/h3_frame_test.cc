@@ -164,6 +164,54 @@ TEST_CASE("h3 frame: DATA payload read from outside the parser", "[h3]") {
   CHECK(it->type == frame_type::headers);
 }
 
+TEST_CASE("h3 frame: external DATA mode stops at payloads, whole buffer or any split", "[h3]") {
+  // HEADERS, GREASE, DATA, empty DATA, DATA, HEADERS (trailers), parsed in
+  // place from a transport's buffer: next() never returns a DATA payload
+  // and leaves it in the input for consume_data().
+  std::vector<uint8_t> wire;
+  append_frame(wire, HeadersFrame{{1, 2, 3}});
+  append_frame(wire, grease_value(3), bytes_of("xyz"));
+  append_frame(wire, DataFrame{std::vector<uint8_t>(300, 0x55)});
+  append_frame(wire, DataFrame{{}});
+  append_frame(wire, DataFrame{bytes_of("tail")});
+  append_frame(wire, HeadersFrame{{9}});
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, wire.size()}) {
+    FrameParser p;
+    p.set_external_data(true);
+    size_t pos = 0;
+    std::vector<std::string> seen;
+    uint64_t data_bytes = 0;
+    while (pos < wire.size()) {
+      if (uint64_t rem = p.data_remaining()) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(rem, piece));
+        p.consume_data(n);
+        data_bytes += n;
+        pos += n;
+        continue;
+      }
+      Bytes in = Bytes{wire}.subspan(pos, std::min(piece, wire.size() - pos));
+      const size_t before = in.size();
+      while (true) {
+        auto it = p.next(in);
+        REQUIRE(it.ok());
+        if (it->kind == FrameParser::Kind::need_more) break;
+        if (it->kind == FrameParser::Kind::data) {
+          CHECK(it->payload.empty());  // only an empty DATA frame comes out
+          seen.push_back("data0");
+        } else {
+          seen.push_back("headers" + std::to_string(it->payload.size()));
+        }
+      }
+      pos += before - in.size();
+      // A payload the parser stopped at stays in `in` for consume_data().
+    }
+    CHECK(seen == std::vector<std::string>{"headers3", "data0", "headers1"});
+    CHECK(data_bytes == 304);
+    CHECK(p.at_boundary());
+    CHECK(p.frames_skipped() == 1);
+  }
+}
+
 TEST_CASE("h3 frame: malformed payloads are H3_FRAME_ERROR", "[h3]") {
   // RFC 9114 §7.1: missing or extra bytes in the identified fields.
   auto check_frame_error = [](uint64_t type, std::vector<uint8_t> payload) {

@@ -465,6 +465,23 @@ TEST_CASE("h3: the priority header orders responses", "[h3]") {
   CHECK(order == std::vector<uint64_t>{high, mid, low});
 }
 
+TEST_CASE("h3: priority_of reads every priority line of a field section", "[h3]") {
+  HeaderList h = get_request();
+  CHECK(priority_of(h) == Priority{3, false});  // absent: RFC 9218 defaults
+  h.push_back({"priority", "u=5"});
+  CHECK(priority_of(h) == Priority{5, false});
+  // RFC 9110 §5.3: lines combine into one dictionary; a later member wins.
+  h.push_back({"priority", "i, u=2"});
+  CHECK(priority_of(h) == Priority{2, true});
+  // RFC 8941 §3.2: the last u wins the dictionary; out of range, it is
+  // then ignored (RFC 9218 §4.1) and the default urgency applies.
+  h.push_back({"priority", "u=9"});
+  CHECK(priority_of(h) == Priority{3, true});
+  h.push_back({"priority", "=="});  // the combined value no longer parses
+  CHECK(priority_of(h) == Priority{3, false});
+  CHECK(priority_of({{"priority-x", "u=1"}}) == Priority{3, false});
+}
+
 TEST_CASE("h3: PRIORITY_UPDATE overrides the header", "[h3]") {
   H3Pair p;
   p.start();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -420,6 +421,52 @@ TEST_CASE("scheduler: fairness over many streams", "[scheduler]") {
     sch.rotate(*n);
   }
   for (int c : served) REQUIRE(c == 10);
+  for (auto& n : nodes) sch.deactivate(n);
+  CHECK(sch.empty());
+}
+
+TEST_CASE("scheduler: sequential order matches a sorted reference under random activation", "[scheduler]") {
+  // Non-incremental streams of one urgency are served in stream ID order
+  // however they were activated (the intrusive list is searched from its
+  // tail); checked against std::set after every step.
+  Scheduler sch;
+  std::vector<SchedNode> nodes(64);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].stream_id = i * 4;
+    sch.set_priority(nodes[i], 2, false);
+  }
+  std::set<uint64_t> ref;
+  uint32_t x = 0x12345678;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    SchedNode& n = nodes[next() % nodes.size()];
+    if (n.active()) {
+      sch.deactivate(n);
+      ref.erase(n.stream_id);
+    } else {
+      sch.activate(n);
+      ref.insert(n.stream_id);
+    }
+    REQUIRE(sch.size() == ref.size());
+    if (ref.empty()) {
+      REQUIRE(sch.front() == nullptr);
+      continue;
+    }
+    REQUIRE(sch.front()->stream_id == *ref.begin());
+    if (step % 97 == 0) {
+      std::vector<uint64_t> seen;
+      sch.find_if([&](const SchedNode& s) {
+        seen.push_back(s.stream_id);
+        return false;
+      });
+      REQUIRE(seen == std::vector<uint64_t>(ref.begin(), ref.end()));
+    }
+  }
   for (auto& n : nodes) sch.deactivate(n);
   CHECK(sch.empty());
 }
