@@ -381,12 +381,12 @@ Result<uint64_t> Connection::send_request(const HeaderList& headers, bool end_st
   if (!started_) return usage("connection not established");
   // RFC 9114 §5.2: no new requests after GOAWAY in either direction.
   if (goaway_received_ || goaway_sent_) return h3_error(H3Error::request_rejected, "GOAWAY");
-  std::string method(find_field(headers, ":method").value_or(""));
+  const std::string_view method = find_field(headers, ":method").value_or("");
   if (cfg_.validate_outgoing) {
     RequestRules rules;
     // RFC 9220 §3: :protocol only once the server's SETTINGS allowed it.
     rules.connect_protocol_enabled = peer_settings_ && peer_settings_->enable_connect_protocol();
-    WT_TRY(validate_request(headers, rules));
+    WT_TRY(validate_request_view(headers, rules));
   }
   // RFC 9114 §4.2.2: nothing the server said it would refuse.
   if (peer_settings_ && field_section_size(headers) > peer_settings_->max_field_section_size())

@@ -521,7 +521,7 @@ void Connection::on_decoded(Stream& s, Result<HeaderList> fields) {
   if (!is_client()) {
     RequestRules rules;
     rules.connect_protocol_enabled = cfg_.enable_connect_protocol;
-    auto h = validate_request(f, rules);
+    auto h = validate_request_view(f, rules);
     // RFC 9114 §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
     if (!h.ok()) return abort_stream(s, code(H3Error::message_error));
     s.request_received = true;

@@ -1,6 +1,8 @@
 #include "h3/huffman.h"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace wt::h3 {
 namespace {
@@ -63,7 +65,7 @@ constexpr uint8_t kLength[257] = {
 
 // Decoder: a 12-bit lookahead table resolves every code of up to 12 bits
 // (nearly all of text) and, when it fits, the one after it; longer codes go
-// through canonical decoding by length.
+// through canonical decoding by length. Built at compile time.
 constexpr unsigned kPeek = 12;
 
 struct Entry {
@@ -81,7 +83,7 @@ struct Decoder {
   std::array<uint16_t, 31> offset{};
   std::array<uint16_t, 257> sorted{};
 
-  Decoder() {
+  constexpr Decoder() {
     uint16_t n = 0;
     for (unsigned len = 1; len <= 30; ++len) {
       offset[len] = n;
@@ -126,9 +128,31 @@ struct Decoder {
   }
 };
 
-const Decoder& decoder() {
-  static const Decoder d;
-  return d;
+constexpr Decoder kDecoder;
+
+// The n (1..7) bytes at p, the first in the top byte, zeros below.
+uint64_t load_be_upto7(const uint8_t* p, size_t n) {
+  uint64_t v = 0;
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    if constexpr (std::endian::native == std::endian::little) {
+      a = __builtin_bswap32(a);
+      b = __builtin_bswap32(b);
+    }
+    v = uint64_t{a} << 32 | uint64_t{b} << (64 - 8 * n);  // overlapping bytes agree
+  } else {
+    v = uint64_t{p[0]} << 56 | uint64_t{p[n / 2]} << (56 - 8 * (n / 2)) |
+        uint64_t{p[n - 1]} << (56 - 8 * (n - 1));
+  }
+  return v;
+}
+
+uint64_t load_be64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];  // compiles to a load + bswap
+  return v;
 }
 
 }  // namespace
@@ -168,31 +192,59 @@ void huffman_encode(std::string_view s, uint8_t* out) {
   }
 }
 
-bool huffman_decode(std::span<const uint8_t> in, std::string& out) {
-  const Decoder& d = decoder();
-  const size_t start = out.size();
-  // At most 8/5 symbols per byte.
-  out.resize(start + in.size() * 8 / 5 + 2);
-  char* w = out.data() + start;
+bool huffman_decode(std::span<const uint8_t> in, char* out, size_t& out_len) {
+  const Decoder& d = kDecoder;
+  char* w = out;
   const uint8_t* p = in.data();
   const uint8_t* const end = p + in.size();
-  uint64_t buf = 0;  // valid bits left-aligned; zeros below them
+  uint64_t buf = 0;  // the next `bits` bits, left-aligned
   unsigned bits = 0;
+  // Bulk: refill 7-8 bytes at once while 8 remain, then decode while any
+  // code fits (30 bits) without end-of-input checks. Bits below the counted
+  // ones are the next input bits, which the next refill ORs in again.
+  while (end - p >= 8) {
+    buf |= load_be64(p) >> bits;
+    p += (63 - bits) >> 3;
+    bits |= 56;
+    do {
+      const Entry& e = d.table[buf >> (64 - kPeek)];
+      if (e.len1 != 0) {
+        w[0] = static_cast<char>(e.sym[0]);
+        w[1] = static_cast<char>(e.sym[1]);  // the bound leaves room
+        w += 1 + (e.total != e.len1);
+        buf <<= e.total;
+        bits -= e.total;
+      } else {
+        unsigned sym = 0, len = 0;
+        d.slow(static_cast<uint32_t>(buf >> 32), sym, len);
+        if (sym == kHuffmanEos) return false;  // RFC 7541 §5.2
+        *w++ = static_cast<char>(sym);
+        buf <<= len;
+        bits -= len;
+      }
+    } while (bits >= 30);
+  }
+  buf = bits == 0 ? 0 : buf & (~uint64_t{0} << (64 - bits));  // zeros below
+  // Tail: fewer than 8 bytes left; every step checks what is really there.
+  // When they all fit (always, for a short string), load them at once.
+  if (const size_t rest = static_cast<size_t>(end - p); rest > 0 && bits + 8 * rest <= 64) {
+    buf |= load_be_upto7(p, rest) >> bits;
+    bits += static_cast<unsigned>(8 * rest);
+    p = end;
+  }
   for (;;) {
     while (bits <= 56 && p < end) {
       buf |= uint64_t{*p++} << (56 - bits);
       bits += 8;
     }
-    if (bits == 0) break;
+    // With no bits left the entry (of code 0...) is longer than 0 bits.
     const Entry& e = d.table[buf >> (64 - kPeek)];
     if (e.len1 != 0) {
       if (e.len1 > bits) break;  // only padding is left
-      *w++ = static_cast<char>(e.sym[0]);
-      unsigned used = e.len1;
-      if (e.total != e.len1 && e.total <= bits) {
-        *w++ = static_cast<char>(e.sym[1]);
-        used = e.total;
-      }
+      w[0] = static_cast<char>(e.sym[0]);
+      w[1] = static_cast<char>(e.sym[1]);  // kept only if its bits are there
+      const unsigned used = e.total <= bits ? e.total : e.len1;
+      w += 1 + (used != e.len1);
       buf <<= used;
       bits -= used;
     } else {
@@ -205,9 +257,18 @@ bool huffman_decode(std::span<const uint8_t> in, std::string& out) {
       bits -= len;
     }
   }
-  out.resize(static_cast<size_t>(w - out.data()));
+  out_len = static_cast<size_t>(w - out);
   // RFC 7541 §5.2: at most 7 bits of padding, all ones.
   return bits <= 7 && (bits == 0 || (buf >> (64 - bits)) == (uint64_t{1} << bits) - 1);
+}
+
+bool huffman_decode(std::span<const uint8_t> in, std::string& out) {
+  const size_t start = out.size();
+  out.resize(start + huffman_decode_bound(in.size()));
+  size_t n = 0;
+  const bool ok = huffman_decode(in, out.data() + start, n);
+  out.resize(start + n);
+  return ok;
 }
 
 }  // namespace wt::h3

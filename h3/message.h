@@ -3,6 +3,7 @@
 // error of type H3_MESSAGE_ERROR (returned as Error::app(H3_MESSAGE_ERROR)).
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,7 +35,22 @@ struct RequestRules {
   bool connect_protocol_enabled = false;
 };
 
+// The pseudo-header values of a valid request, as views of its fields.
+struct RequestView {
+  std::string_view method, scheme, authority, path;
+  std::string_view protocol;  // :protocol (extended CONNECT), empty if absent
+  std::optional<uint64_t> content_length;
+  bool is_connect() const { return method.size() == 7 && std::memcmp(method.data(), "CONNECT", 7) == 0; }
+  bool is_extended_connect() const { return is_connect() && !protocol.empty(); }
+  bool is_head() const { return method.size() == 4 && std::memcmp(method.data(), "HEAD", 4) == 0; }
+};
+
 Result<RequestHead> validate_request(std::span<const HeaderField> fields, const RequestRules& rules = {});
+// The same verdict without copying the values out: the views live as long
+// as `fields`. Cheaper when only the verdict, CONNECT-ness or content-length
+// is needed.
+Result<RequestView> validate_request_view(std::span<const HeaderField> fields,
+                                          const RequestRules& rules = {});
 Result<ResponseHead> validate_response(std::span<const HeaderField> fields);
 // Trailers: no pseudo-header fields (RFC 9114 §4.3), same field rules.
 Status validate_trailers(std::span<const HeaderField> fields);

@@ -176,6 +176,8 @@ bool next_member(std::string_view text, size_t& pos, Member& out, bool& at_end) 
 }  // namespace sf_detail
 
 std::optional<Priority> parse_priority(std::string_view field_value) {
+  // The usual case: no priority field (an empty dictionary), all defaults.
+  if (field_value.empty()) return Priority{};
   // Dictionary semantics: a repeated key keeps its last value.
   std::string_view u, i;
   bool have_u = false, have_i = false;

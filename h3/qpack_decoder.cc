@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "h3/huffman.h"
 #include "h3/qpack_error.h"
+#include "h3/qpack_hash.h"
 #include "h3/qpack_static_table.h"
 
 namespace wt::h3 {
@@ -72,11 +74,20 @@ size_t QpackDecoder::blocked_streams() const {
 }
 
 Result<QpackDecoder::Decoded> QpackDecoder::decode(uint64_t stream_id, Bytes block) {
+  HeaderList out;
+  WT_ASSIGN(const Outcome o, decode_into(stream_id, block, out));
+  if (o == Outcome::blocked) return Decoded{Blocked{}};
+  return Decoded{std::move(out)};
+}
+
+Result<QpackDecoder::Outcome> QpackDecoder::decode_into(uint64_t stream_id, Bytes block,
+                                                        HeaderList& out) {
+  out.clear();
   WT_ASSIGN(const Prefix pre, parse_prefix(block));
   const Bytes lines = block.subspan(pre.lines_offset);
   // A later section on a stream waits behind a blocked one: sections of a
   // stream are delivered in order.
-  const bool queued = has_blocked(stream_id);
+  const bool queued = !blocked_.empty() && has_blocked(stream_id);
   if (pre.required_insert_count > table_.insert_count() || queued) {
     // §2.1.2: more blocked streams than we allow is the encoder's fault.
     if (!queued && blocked_streams() >= max_blocked_streams_) {
@@ -84,26 +95,33 @@ Result<QpackDecoder::Decoded> QpackDecoder::decode(uint64_t stream_id, Bytes blo
     }
     blocked_.push_back({stream_id, pre.required_insert_count, pre.base,
                         std::vector<uint8_t>(lines.begin(), lines.end())});
-    return Decoded{Blocked{}};
+    return Outcome::blocked;
   }
-  auto r = decode_section(stream_id, lines, pre.required_insert_count, pre.base);
-  if (!r.ok()) return r.error();
-  return Decoded{std::move(*r)};
+  WT_TRY(decode_section_into(stream_id, lines, pre.required_insert_count, pre.base, out));
+  return Outcome::decoded;
 }
 
 Result<HeaderList> QpackDecoder::decode_section(uint64_t stream_id, Bytes lines, uint64_t ric,
                                                 uint64_t base) {
   HeaderList out;
+  WT_TRY(decode_section_into(stream_id, lines, ric, base, out));
+  return out;
+}
+
+Status QpackDecoder::decode_section_into(uint64_t stream_id, Bytes lines, uint64_t ric,
+                                         uint64_t base, HeaderList& out) {
   // At least a byte per field line; most take a few.
   out.reserve(std::min<size_t>(lines.size() / 2 + 1, 32));
   const Status s = decode_lines(lines, ric, base, out);
-  if (!s.ok() && s.error().code != qpack_error::field_section_too_large) return s.error();
+  if (!s.ok() && s.error().code != qpack_error::field_section_too_large) {
+    out.clear();
+    return s.error();
+  }
   if (ric > 0) {
     qpack_put_int(dec_out_, 0x80, 7, stream_id);  // §4.4.1 Section Acknowledgment
     krc_ = std::max(krc_, ric);                   // §2.1.4
   }
-  if (!s.ok()) return s.error();
-  return out;
+  return s;
 }
 
 namespace {
@@ -135,75 +153,105 @@ struct Refs {
 
 }  // namespace
 
-Status QpackDecoder::decode_lines(Bytes lines, uint64_t ric, uint64_t base,
-                                  HeaderList& out) const {
+namespace {
+
+// A string literal of a field line (§4.1.2) with an N-bit prefix, as a view
+// of the block or, when Huffman-coded, of `scratch`. False on any error: a
+// field section is complete, so a short string is malformed too.
+bool get_string_view(const uint8_t*& p, const uint8_t* end, unsigned prefix_bits,
+                     std::vector<char>& scratch, std::string_view& out) {
+  const bool huff = (*p >> (prefix_bits - 1)) & 1;
+  uint64_t len = 0;
+  if (qpack_get_int(p, end, prefix_bits - 1, len) != QpackParse::ok) return false;
+  if (len > static_cast<uint64_t>(end - p)) return false;
+  const size_t n = static_cast<size_t>(len);
+  if (!huff) {
+    out = {reinterpret_cast<const char*>(p), n};
+    p += n;
+    return true;
+  }
+  const size_t bound = huffman_decode_bound(n);
+  if (scratch.size() < bound) scratch.resize(std::max<size_t>(bound, 64));
+  size_t decoded = 0;
+  if (!huffman_decode({p, n}, scratch.data(), decoded)) return false;
+  out = {scratch.data(), decoded};
+  p += n;
+  return true;
+}
+
+}  // namespace
+
+Status QpackDecoder::decode_lines(Bytes lines, uint64_t ric, uint64_t base, HeaderList& out) {
   const uint8_t* p = lines.data();
   const uint8_t* const end = p + lines.size();
   const auto statics = qpack_static_table();
   Refs refs{table_, ric, base};
   uint64_t total = 0;
   bool over = false;
-  size_t missing = 0;
-  QpackStringError why = QpackStringError::none;
   const auto bad_int = [] { return decompression("invalid integer in field line"); };
   const auto bad_ref = [] { return decompression("invalid dynamic table reference"); };
   while (p < end) {
     const uint8_t first = *p;
-    HeaderField f;
+    std::string_view name, value;
+    bool never_index = false;
     uint64_t idx = 0;
     bool value_follows = true;
     if (first & 0x80) {  // §4.5.2 Indexed Field Line
       if (qpack_get_int(p, end, 6, idx) != QpackParse::ok) return bad_int();
       if (first & 0x40) {
         if (idx >= statics.size()) return decompression("invalid static table index");
-        f.name = statics[idx].name;
-        f.value = statics[idx].value;
+        name = statics[idx].name;
+        value = statics[idx].value;
       } else {
         const auto* e = refs.relative(idx);
         if (!e) return bad_ref();
-        f.name = e->name;
-        f.value = e->value;
+        name = e->name;
+        value = e->value;
       }
       value_follows = false;
     } else if (first & 0x40) {  // §4.5.4 Literal Field Line With Name Reference
-      f.never_index = first & 0x20;
+      never_index = first & 0x20;
       if (qpack_get_int(p, end, 4, idx) != QpackParse::ok) return bad_int();
       if (first & 0x10) {
         if (idx >= statics.size()) return decompression("invalid static table index");
-        f.name = statics[idx].name;
+        name = statics[idx].name;
       } else {
         const auto* e = refs.relative(idx);
         if (!e) return bad_ref();
-        f.name = e->name;
+        name = e->name;
       }
     } else if (first & 0x20) {  // §4.5.6 Literal Field Line With Literal Name
-      f.never_index = first & 0x10;
-      if (qpack_get_string(p, end, 4, kQpackIntMax, f.name, missing, why) != QpackParse::ok) {
+      never_index = first & 0x10;
+      if (!get_string_view(p, end, 4, huff_name_, name)) {
         return decompression("invalid field name literal");
       }
     } else if (first & 0x10) {  // §4.5.3 Indexed Field Line With Post-Base Index
       if (qpack_get_int(p, end, 4, idx) != QpackParse::ok) return bad_int();
       const auto* e = refs.post_base(idx);
       if (!e) return bad_ref();
-      f.name = e->name;
-      f.value = e->value;
+      name = e->name;
+      value = e->value;
       value_follows = false;
     } else {  // §4.5.5 Literal Field Line With Post-Base Name Reference
-      f.never_index = first & 0x08;
+      never_index = first & 0x08;
       if (qpack_get_int(p, end, 3, idx) != QpackParse::ok) return bad_int();
       const auto* e = refs.post_base(idx);
       if (!e) return bad_ref();
-      f.name = e->name;
+      name = e->name;
     }
-    if (value_follows &&
-        qpack_get_string(p, end, 8, kQpackIntMax, f.value, missing, why) != QpackParse::ok) {
+    if (value_follows && (p == end || !get_string_view(p, end, 8, huff_value_, value))) {
       return decompression("invalid field value literal");
     }
     // RFC 9114 §4.2.2. Keep validating the rest so the section can be
     // acknowledged, but stop collecting.
-    total += field_line_size(f.name, f.value);
+    total += field_line_size(name, value);
     if (total > max_field_section_size_) over = true;
-    if (!over) out.push_back(std::move(f));
+    if (!over) {
+      HeaderField& f = out.emplace_back();  // built in place: no string moves
+      qpack_set_string(f.name, name);
+      qpack_set_string(f.value, value);
+      f.never_index = never_index;
+    }
   }
   // §2.2.1: a Required Insert Count above what the references need is not
   // what a conformant encoder sends.

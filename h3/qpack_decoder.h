@@ -52,6 +52,13 @@ class QpackDecoder {
   // Decodes one encoded field section (the payload of a HEADERS frame).
   Result<Decoded> decode(uint64_t stream_id, Bytes block);
 
+  // The same, into `out` (cleared first; its capacity is reused), which
+  // saves a list allocation when the caller keeps one. `decoded`: `out`
+  // holds the fields; `blocked`: as Blocked above (the section comes out of
+  // take_unblocked()). On an error `out` is left empty.
+  enum class Outcome : uint8_t { decoded, blocked };
+  Result<Outcome> decode_into(uint64_t stream_id, Bytes block, HeaderList& out);
+
   // Encoder instructions, in pieces of any size. May unblock sections.
   Status on_encoder_stream_bytes(Bytes data);
   std::vector<Unblocked> take_unblocked() { return std::exchange(unblocked_, {}); }
@@ -88,7 +95,9 @@ class QpackDecoder {
   // Decodes field lines, then acknowledges the section.
   Result<HeaderList> decode_section(uint64_t stream_id, Bytes lines, uint64_t ric,
                                     uint64_t base);
-  Status decode_lines(Bytes lines, uint64_t ric, uint64_t base, HeaderList& out) const;
+  Status decode_section_into(uint64_t stream_id, Bytes lines, uint64_t ric, uint64_t base,
+                             HeaderList& out);
+  Status decode_lines(Bytes lines, uint64_t ric, uint64_t base, HeaderList& out);
   bool has_blocked(uint64_t stream_id) const;
   Status unblock();
   // Applies one encoder instruction; on incomplete, `missing` bytes at least
@@ -108,6 +117,7 @@ class QpackDecoder {
   size_t enc_need_ = 0;          // enc_in_ size worth parsing again
   std::vector<uint8_t> dec_out_;
   std::string name_, value_;  // scratch for encoder instructions
+  std::vector<char> huff_name_, huff_value_;  // Huffman-decoded field line strings
 };
 
 }  // namespace wt::h3

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <utility>
 
 #include "h3/qpack_error.h"
@@ -17,10 +18,6 @@ uint64_t field_hash(std::string_view name, std::string_view value) {
   return qpack_hash(value, qpack_hash(name));
 }
 
-bool in(std::string_view name, std::span<const std::string_view> set) {
-  return std::find(set.begin(), set.end(), name) != set.end();
-}
-
 // RFC 9204 §7.1.3: values worth protecting from dynamic table probing.
 constexpr std::array<std::string_view, 4> kSensitive = {
     "authorization", "proxy-authorization", "cookie", "set-cookie"};
@@ -31,6 +28,31 @@ constexpr std::array<std::string_view, 16> kPerMessage = {
     "if-modified-since", "if-none-match", "if-range", "last-modified",
     "location",      "age",            "expires",  "content-range",
     "referer",       "x-request-id",   "traceparent", "content-md5"};
+
+// A name set indexed by length: most names are compared with nothing.
+template <size_t N>
+class NameSet {
+ public:
+  constexpr explicit NameSet(const std::array<std::string_view, N>& names) : names_(names) {
+    static_assert(N <= 32);
+    for (size_t i = 0; i < N; ++i) by_len_[slot(names[i].size())] |= uint32_t{1} << i;
+  }
+  bool contains(std::string_view name) const {
+    for (uint32_t m = by_len_[slot(name.size())]; m != 0; m &= m - 1) {
+      if (qpack_equal(names_[static_cast<size_t>(std::countr_zero(m))], name)) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kMaxLen = 31;  // longer names share the last slot
+  static constexpr size_t slot(size_t len) { return len < kMaxLen ? len : kMaxLen; }
+  std::array<std::string_view, N> names_;
+  std::array<uint32_t, kMaxLen + 1> by_len_{};
+};
+
+constexpr NameSet kSensitiveSet(kSensitive);
+constexpr NameSet kPerMessageSet(kPerMessage);
 
 }  // namespace
 
@@ -63,83 +85,92 @@ Status QpackEncoder::encode(uint64_t stream_id, std::span<const HeaderField> fie
     return Error::app(qpack_error::field_section_too_large,
                       "field section exceeds the peer's SETTINGS_MAX_FIELD_SECTION_SIZE");
   }
-  lines_.clear();
   Block b;
   b.base = table_.insert_count();
   const bool dynamic = table_.capacity() > 0 && sections_.size() < kMaxOutstandingSections;
   b.may_block =
       dynamic && (stream_blocking(stream_id) || blocking_streams() < peer_blocked_streams_);
-  for (const HeaderField& f : fields) encode_field(f, dynamic, b);
+  // The field lines go straight to `out`, after room for the usual 2-byte
+  // prefix; the prefix is known once the references are.
+  const size_t at = out.size();
+  out.resize(at + 2);
+  for (const HeaderField& f : fields) encode_field(f, dynamic, b, out);
 
   // Encoded field section prefix (RFC 9204 §4.5.1).
   if (b.ric == 0) {
-    out.push_back(0);
-    out.push_back(0);
-  } else {
-    qpack_put_int(out, 0, 8, b.ric % (2 * max_entries_) + 1);  // §4.5.1.1
-    if (b.base >= b.ric) {
-      qpack_put_int(out, 0x00, 7, b.base - b.ric);  // §4.5.1.2, S = 0
-    } else {
-      qpack_put_int(out, 0x80, 7, b.ric - b.base - 1);  // S = 1
-    }
-    sections_.push_back({stream_id, b.ric, b.min_ref});
+    out[at] = 0;
+    out[at + 1] = 0;
+    return {};
   }
-  out.insert(out.end(), lines_.begin(), lines_.end());
+  prefix_.clear();
+  qpack_put_int(prefix_, 0, 8, b.ric % (2 * max_entries_) + 1);  // §4.5.1.1
+  if (b.base >= b.ric) {
+    qpack_put_int(prefix_, 0x00, 7, b.base - b.ric);  // §4.5.1.2, S = 0
+  } else {
+    qpack_put_int(prefix_, 0x80, 7, b.ric - b.base - 1);  // S = 1
+  }
+  if (prefix_.size() > 2) {
+    out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), prefix_.size() - 2, uint8_t{0});
+  }
+  std::copy(prefix_.begin(), prefix_.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+  sections_.push_back({stream_id, b.ric, b.min_ref});
   return {};
 }
 
-void QpackEncoder::encode_field(const HeaderField& f, bool dynamic, Block& b) {
-  const bool sensitive = f.never_index || in(f.name, kSensitive);
+void QpackEncoder::encode_field(const HeaderField& f, bool dynamic, Block& b,
+                                std::vector<uint8_t>& out) {
   const QpackStaticMatch sm = qpack_static_find(f.name, f.value);
   // A field received never-indexed is forwarded as a literal (§4.5.4).
   if (sm.exact >= 0 && !f.never_index) {
-    qpack_put_int(lines_, 0xc0, 6, static_cast<uint64_t>(sm.exact));  // §4.5.2, T = 1
+    qpack_put_int(out, 0xc0, 6, static_cast<uint64_t>(sm.exact));  // §4.5.2, T = 1
     return;
   }
-  if (dynamic && !sensitive) {
+  const bool sensitive = f.never_index || kSensitiveSet.contains(f.name);
+  // Only fields worth indexing are ever inserted (the capacity and the
+  // policy never change), so the others need no dynamic table lookup.
+  if (dynamic && !sensitive && worth_indexing(f)) {
     uint64_t abs = 0;
     if (find_field(f.name, f.value, abs)) {
       uint64_t dup = 0;
       if (b.may_block && is_draining(abs) && duplicate(abs, b, dup)) abs = dup;
       if (usable(abs, b)) {
-        emit_indexed(abs, b);
+        emit_indexed(abs, b, out);
         return;
       }
-    } else if (worth_indexing(f) && insert(f, sm.name, b, abs) && usable(abs, b)) {
-      emit_indexed(abs, b);
+    } else if (insert(f, sm.name, b, abs) && usable(abs, b)) {
+      emit_indexed(abs, b, out);
       return;
     }
   }
   // Literal field lines (§4.5.4-§4.5.6); N marks never-indexed fields.
   const bool huff = config_.huffman;
   if (sm.name >= 0) {
-    qpack_put_int(lines_, static_cast<uint8_t>(0x50 | (sensitive ? 0x20 : 0)), 4,
+    qpack_put_int(out, static_cast<uint8_t>(0x50 | (sensitive ? 0x20 : 0)), 4,
                   static_cast<uint64_t>(sm.name));
-    qpack_put_string(lines_, 0, 8, f.value, huff);
+    qpack_put_string(out, 0, 8, f.value, huff);
     return;
   }
   uint64_t abs = 0;
   if (dynamic && find_name(f.name, abs) && usable(abs, b)) {
     if (abs < b.base) {
-      qpack_put_int(lines_, static_cast<uint8_t>(0x40 | (sensitive ? 0x20 : 0)), 4,
+      qpack_put_int(out, static_cast<uint8_t>(0x40 | (sensitive ? 0x20 : 0)), 4,
                     b.base - 1 - abs);
     } else {
-      qpack_put_int(lines_, static_cast<uint8_t>(sensitive ? 0x08 : 0), 3, abs - b.base);
+      qpack_put_int(out, static_cast<uint8_t>(sensitive ? 0x08 : 0), 3, abs - b.base);
     }
     ref(abs, b);
-    qpack_put_string(lines_, 0, 8, f.value, huff);
+    qpack_put_string(out, 0, 8, f.value, huff);
     return;
   }
-  qpack_put_string(lines_, static_cast<uint8_t>(0x20 | (sensitive ? 0x10 : 0)), 4, f.name,
-                   huff);
-  qpack_put_string(lines_, 0, 8, f.value, huff);
+  qpack_put_string(out, static_cast<uint8_t>(0x20 | (sensitive ? 0x10 : 0)), 4, f.name, huff);
+  qpack_put_string(out, 0, 8, f.value, huff);
 }
 
-void QpackEncoder::emit_indexed(uint64_t abs, Block& b) {
+void QpackEncoder::emit_indexed(uint64_t abs, Block& b, std::vector<uint8_t>& out) {
   if (abs < b.base) {
-    qpack_put_int(lines_, 0x80, 6, b.base - 1 - abs);  // §4.5.2, relative
+    qpack_put_int(out, 0x80, 6, b.base - 1 - abs);  // §4.5.2, relative
   } else {
-    qpack_put_int(lines_, 0x10, 4, abs - b.base);  // §4.5.3, post-base
+    qpack_put_int(out, 0x10, 4, abs - b.base);  // §4.5.3, post-base
   }
   ref(abs, b);
 }
@@ -151,19 +182,19 @@ void QpackEncoder::ref(uint64_t abs, Block& b) {
 
 bool QpackEncoder::find_field(std::string_view name, std::string_view value,
                               uint64_t& abs) const {
-  auto it = by_field_.find(field_hash(name, value));
-  if (it == by_field_.end() || !table_.contains(it->second)) return false;
-  const QpackDynamicTable::Entry& e = table_.at(it->second);
-  if (e.name != name || e.value != value) return false;  // hash collision
-  abs = it->second;
+  uint64_t a = 0;
+  if (!by_field_.find(field_hash(name, value), a) || !table_.contains(a)) return false;
+  const QpackDynamicTable::Entry& e = table_.at(a);
+  if (!qpack_equal(e.name, name) || !qpack_equal(e.value, value)) return false;  // collision
+  abs = a;
   return true;
 }
 
 bool QpackEncoder::find_name(std::string_view name, uint64_t& abs) const {
-  auto it = by_name_.find(name_hash(name));
-  if (it == by_name_.end() || !table_.contains(it->second)) return false;
-  if (table_.at(it->second).name != name) return false;
-  abs = it->second;
+  uint64_t a = 0;
+  if (!by_name_.find(name_hash(name), a) || !table_.contains(a)) return false;
+  if (!qpack_equal(table_.at(a).name, name)) return false;
+  abs = a;
   return true;
 }
 
@@ -182,7 +213,7 @@ bool QpackEncoder::is_draining(uint64_t abs) const {
 
 bool QpackEncoder::worth_indexing(const HeaderField& f) const {
   return QpackDynamicTable::entry_size(f.name, f.value) <= table_.capacity() / 2 &&
-         (config_.index_all || !in(f.name, kPerMessage));
+         (config_.index_all || !kPerMessageSet.contains(f.name));
 }
 
 // Entries below this absolute index are evictable (§2.1.1): acknowledged and
@@ -236,16 +267,14 @@ void QpackEncoder::add_entry(std::string_view name, std::string_view value) {
   }
   table_.insert(std::string(name), std::string(value));
   const uint64_t abs = table_.insert_count() - 1;
-  by_field_[field_hash(name, value)] = abs;
-  by_name_[name_hash(name)] = abs;
+  by_field_.set(field_hash(name, value), abs);
+  by_name_.set(name_hash(name), abs);
 }
 
 void QpackEncoder::forget(uint64_t abs) {
   const QpackDynamicTable::Entry& e = table_.at(abs);
-  auto f = by_field_.find(field_hash(e.name, e.value));
-  if (f != by_field_.end() && f->second == abs) by_field_.erase(f);
-  auto n = by_name_.find(name_hash(e.name));
-  if (n != by_name_.end() && n->second == abs) by_name_.erase(n);
+  by_field_.erase(field_hash(e.name, e.value), abs);
+  by_name_.erase(name_hash(e.name), abs);
 }
 
 bool QpackEncoder::stream_blocking(uint64_t stream_id) const {

@@ -22,11 +22,11 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "h3/header_field.h"
 #include "h3/qpack_dynamic_table.h"
+#include "h3/qpack_hash.h"
 #include "lib/bytes.h"
 #include "lib/result.h"
 
@@ -96,8 +96,8 @@ class QpackEncoder {
     bool may_block = false;
   };
 
-  void encode_field(const HeaderField& f, bool dynamic, Block& b);
-  void emit_indexed(uint64_t abs, Block& b);
+  void encode_field(const HeaderField& f, bool dynamic, Block& b, std::vector<uint8_t>& out);
+  static void emit_indexed(uint64_t abs, Block& b, std::vector<uint8_t>& out);
   static void ref(uint64_t abs, Block& b);
   bool usable(uint64_t abs, const Block& b) const { return abs < krc_ || b.may_block; }
 
@@ -124,9 +124,9 @@ class QpackEncoder {
   uint64_t krc_ = 0;  // Known Received Count (§2.1.4)
   std::vector<Section> sections_;  // in the order sent
   // Latest entry by hash of (name, value) and of name.
-  std::unordered_map<uint64_t, uint64_t> by_field_;
-  std::unordered_map<uint64_t, uint64_t> by_name_;
-  std::vector<uint8_t> lines_;    // field lines of the section being encoded
+  QpackHashIndex by_field_;
+  QpackHashIndex by_name_;
+  std::vector<uint8_t> prefix_;   // scratch for the encoded field section prefix
   std::vector<uint8_t> enc_out_;  // encoder stream
   std::vector<uint8_t> dec_in_;   // partial decoder instruction
 };

@@ -1,11 +1,13 @@
 #include "h3/qpack_instructions.h"
 
+#include <cstring>
+
 #include "h3/huffman.h"
 
 namespace wt::h3 {
 
-void qpack_put_int(std::vector<uint8_t>& out, uint8_t first, unsigned prefix_bits,
-                   uint64_t value) {
+void qpack_put_int_multibyte(std::vector<uint8_t>& out, uint8_t first, unsigned prefix_bits,
+                             uint64_t value) {
   const uint64_t max_prefix = (1u << prefix_bits) - 1;
   if (value < max_prefix) {
     out.push_back(static_cast<uint8_t>(first | value));
@@ -32,8 +34,8 @@ size_t qpack_int_size(unsigned prefix_bits, uint64_t value) {
   return n;
 }
 
-QpackParse qpack_get_int(const uint8_t*& p, const uint8_t* end, unsigned prefix_bits,
-                         uint64_t& out) {
+QpackParse qpack_get_int_multibyte(const uint8_t*& p, const uint8_t* end, unsigned prefix_bits,
+                                   uint64_t& out) {
   if (p == end) return QpackParse::incomplete;
   const uint64_t max_prefix = (1u << prefix_bits) - 1;
   uint64_t v = *p & max_prefix;
@@ -81,7 +83,9 @@ void qpack_put_string(std::vector<uint8_t>& out, uint8_t first, unsigned prefix_
     }
   }
   qpack_put_int(out, first, len_bits, s.size());
-  out.insert(out.end(), s.begin(), s.end());
+  const size_t at = out.size();
+  out.resize(at + s.size());
+  if (!s.empty()) std::memcpy(out.data() + at, s.data(), s.size());
 }
 
 QpackParse qpack_get_string(const uint8_t*& p, const uint8_t* end, unsigned prefix_bits,
