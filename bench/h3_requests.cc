@@ -9,7 +9,7 @@
 //
 //   h3_requests [--json] [--concurrency K] [--size N] [--duration S]
 //               [--warmup S] [--rounds R] [--backend epoll|uring|auto]
-//               [--only quic|h3]
+//               [--only quic|h3] [--cpus split|same|free]
 //
 // Both variants: one connection, K requests outstanding (a new one is issued
 // as each completes), N-byte responses, the same QUIC configuration (stream
@@ -22,7 +22,17 @@
 // the process's (client and server threads together) over the same window.
 // With --rounds R the variants alternate R times and the medians are
 // reported; the ratio is median(h3) / median(quic).
+//
+// Placement (--cpus): `split` (default with two CPUs or more) pins the
+// client thread to one CPU and the server thread to another, as separate
+// hosts would run; `same` pins both to one CPU, so requests/s follows the
+// CPU cost per request alone; `free` leaves placement to the kernel, whose
+// choice (same or different cores) changes from run to run and moves the
+// result by a factor of two on a small machine. By default both split and
+// same are measured: `ratio` is the split figure, `ratio_one_core` the other.
 #include <fmt/core.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -66,7 +76,40 @@ struct Options {
   bool run_quic = true, run_h3 = true;  // --only quic|h3 (profiling one variant)
   bool json = false;
   io::BackendKind backend = io::BackendKind::automatic;
+  // Thread placements to measure; the first gives the headline ratio.
+  std::vector<std::string> placements;
 };
+
+// The CPUs this process may run on, and the placement being measured
+// (set before each run; the server thread applies it when it starts).
+struct Cpus {
+  std::vector<int> allowed;
+  int client = -1, server = -1;  // -1: any allowed CPU
+};
+Cpus g_cpus;
+
+void pin_self(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu >= 0) {
+    CPU_SET(cpu, &set);
+  } else {
+    for (int c : g_cpus.allowed) CPU_SET(c, &set);
+  }
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+void place(const std::string& how) {
+  const auto& a = g_cpus.allowed;
+  g_cpus.client = g_cpus.server = -1;
+  if (how == "split" && a.size() >= 2) {
+    g_cpus.client = a[0];
+    g_cpus.server = a[1];
+  } else if (how == "split" || how == "same") {
+    g_cpus.client = g_cpus.server = a.empty() ? -1 : a[0];
+  }
+  pin_self(g_cpus.client);
+}
 
 [[noreturn]] void die(const std::string& what) {
   fmt::print(stderr, "h3_requests: {}\n", what);
@@ -409,6 +452,7 @@ Sample run_raw(Setup& s, io::Loop& loop) {
   RawServer server_app(s.body);
   std::unique_ptr<net::QuicDriver> server_driver;
   auto thread = io::LoopThread::start({.backend = s.opts.backend}, [&](io::Loop& l) -> Status {
+    pin_self(g_cpus.server);
     quic::EndpointConfig e;
     e.server = true;
     e.conn = conn_config(server_tls, s.server_rng);
@@ -509,6 +553,7 @@ Sample run_h3(Setup& s, io::Loop& loop) {
   uint64_t bad_requests = 0;  // server thread only, read after join
   std::unique_ptr<net::H3Server> server;
   auto thread = io::LoopThread::start({.backend = s.opts.backend}, [&](io::Loop& l) -> Status {
+    pin_self(g_cpus.server);
     net::H3ServerOptions o;
     o.endpoint.conn = conn_config(server_tls, s.server_rng);
     o.driver.bind = loopback();
@@ -602,6 +647,7 @@ void usage(std::FILE* to) {
   fmt::print(to,
              "usage: h3_requests [--json] [--concurrency K] [--size N] [--duration S] [--warmup S]\n"
              "                   [--rounds R] [--backend epoll|uring|auto] [--only quic|h3]\n"
+             "                   [--cpus split|same|free]\n"
              "HTTP/3 small-GET requests/s over loopback vs the same exchange on raw QUIC streams.\n");
 }
 
@@ -638,6 +684,10 @@ Options parse(int argc, char** argv) {
       else if (v == "uring" || v == "io_uring") o.backend = io::BackendKind::uring;
       else if (v == "auto") o.backend = io::BackendKind::automatic;
       else die("--backend must be epoll, uring or auto");
+    } else if (a == "--cpus") {
+      std::string v = value();
+      if (v != "split" && v != "same" && v != "free") die("--cpus must be split, same or free");
+      o.placements = {v};
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
       std::exit(0);
@@ -648,6 +698,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.concurrency == 0 || o.rounds == 0 || o.duration <= 0) die("--concurrency, --rounds and --duration must be > 0");
   if (o.concurrency > 1000) die("--concurrency above 1000 is not supported");
+  if (o.placements.empty()) o.placements = {"split", "same"};
   return o;
 }
 
@@ -669,13 +720,38 @@ int main(int argc, char** argv) {
   auto loop = io::Loop::create({.backend = s.opts.backend});
   if (!loop.ok()) die("event loop: " + std::string(loop.error().detail));
 
-  std::vector<Sample> quic_samples, h3_samples;
-  for (uint32_t r = 0; r < s.opts.rounds; ++r) {
-    if (s.opts.run_quic) quic_samples.push_back(run_raw(s, **loop));
-    if (s.opts.run_h3) h3_samples.push_back(run_h3(s, **loop));
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mask)) g_cpus.allowed.push_back(c);
+  // With one CPU, split and same are the same measurement.
+  if (g_cpus.allowed.size() < 2 && s.opts.placements.size() > 1) s.opts.placements.resize(1);
+
+  struct Measured {
+    std::string cpus;
+    Summary q, h;
+    double ratio = 0;
+  };
+  std::vector<Measured> results;
+  for (const std::string& how : s.opts.placements) {
+    place(how);
+    std::vector<Sample> quic_samples, h3_samples;
+    for (uint32_t r = 0; r < s.opts.rounds; ++r) {
+      if (s.opts.run_quic) quic_samples.push_back(run_raw(s, **loop));
+      if (s.opts.run_h3) h3_samples.push_back(run_h3(s, **loop));
+    }
+    Measured res{how, summarize(quic_samples), summarize(h3_samples)};
+    res.ratio = res.q.rps > 0 ? res.h.rps / res.q.rps : 0;
+    results.push_back(res);
   }
-  const Summary q = summarize(quic_samples), h = summarize(h3_samples);
-  const double ratio = q.rps > 0 ? h.rps / q.rps : 0;
+  place("free");
+  const Summary& q = results.front().q;
+  const Summary& h = results.front().h;
+  const double ratio = results.front().ratio;
+  const Measured* one_core = nullptr;
+  for (const Measured& r : results)
+    if (r.cpus == "same" && &r != &results.front()) one_core = &r;
   for (uint16_t c : {q.cipher, h.cipher})
     if (c && c != kAes128Gcm)
       fmt::print(stderr, "h3_requests: warning: {} was negotiated, not AES-128-GCM\n", quic::cipher_suite_name(c));
@@ -687,21 +763,33 @@ int main(int argc, char** argv) {
         "\"quic_cpu_us_per_request\": {:.2f}, \"h3_cpu_us_per_request\": {:.2f}, "
         "\"quic_client_cpu_us_per_request\": {:.2f}, \"quic_server_cpu_us_per_request\": {:.2f}, "
         "\"h3_client_cpu_us_per_request\": {:.2f}, \"h3_server_cpu_us_per_request\": {:.2f}, "
-        "\"rounds\": {}, \"cipher\": \"{}\", \"backend\": \"{}\"}}\n",
+        "\"rounds\": {}, \"cipher\": \"{}\", \"backend\": \"{}\", \"cpus\": \"{}\"{}}}\n",
         q.rps, h.rps, ratio, s.opts.concurrency, s.opts.size, s.opts.duration, q.cpu_us, h.cpu_us,
         q.client_cpu_us, q.server_cpu_us, h.client_cpu_us, h.server_cpu_us, s.opts.rounds,
-        quic::cipher_suite_name(h.cipher ? h.cipher : q.cipher), (*loop)->backend_name());
+        quic::cipher_suite_name(h.cipher ? h.cipher : q.cipher), (*loop)->backend_name(), results.front().cpus,
+        one_core ? fmt::format(", \"one_core_quic_requests_per_sec\": {:.0f}, \"one_core_h3_requests_per_sec\": "
+                               "{:.0f}, \"ratio_one_core\": {:.3f}, \"one_core_quic_cpu_us_per_request\": {:.2f}, "
+                               "\"one_core_h3_cpu_us_per_request\": {:.2f}",
+                               one_core->q.rps, one_core->h.rps, one_core->ratio, one_core->q.cpu_us,
+                               one_core->h.cpu_us)
+                 : std::string());
   } else {
     fmt::print("small GETs over loopback: 1 connection, {} outstanding, {}-byte responses, {:g} s per variant, "
                "{} round(s) (medians), {}, {} back-end\n",
                s.opts.concurrency, s.opts.size, s.opts.duration, s.opts.rounds,
                quic::cipher_suite_name(h.cipher ? h.cipher : q.cipher), (*loop)->backend_name());
-    fmt::print("{:<10} {:>11} {:>15} {:>8} {:>8}   per request on the client: {:>7} {:>7} {:>9}\n", "variant",
-               "requests/s", "CPU us/request", "client", "server", "dgr out", "dgr in", "wake-ups");
-    for (const auto& [name, m] : {std::pair{"raw QUIC", q}, std::pair{"HTTP/3", h}})
-      fmt::print("{:<10} {:>11.0f} {:>15.2f} {:>8.2f} {:>8.2f}   {:>34.3f} {:>7.3f} {:>9.3f}\n", name, m.rps,
-                 m.cpu_us, m.client_cpu_us, m.server_cpu_us, m.datagrams_out, m.datagrams_in, m.wakeups);
-    fmt::print("ratio HTTP/3 / raw QUIC: {:.3f} (target >= {})\n", ratio, kTargetRatio);
+    for (const Measured& r : results) {
+      fmt::print("\nthreads: {}\n", r.cpus == "split"  ? "client and server on separate CPUs (--cpus split)"
+                                     : r.cpus == "same" ? "client and server on one CPU (--cpus same)"
+                                                        : "placed by the kernel (--cpus free)");
+      fmt::print("{:<10} {:>11} {:>15} {:>8} {:>8}   per request on the client: {:>7} {:>7} {:>9}\n", "variant",
+                 "requests/s", "CPU us/request", "client", "server", "dgr out", "dgr in", "wake-ups");
+      for (const auto& [name, m] : {std::pair{"raw QUIC", r.q}, std::pair{"HTTP/3", r.h}})
+        fmt::print("{:<10} {:>11.0f} {:>15.2f} {:>8.2f} {:>8.2f}   {:>34.3f} {:>7.3f} {:>9.3f}\n", name, m.rps,
+                   m.cpu_us, m.client_cpu_us, m.server_cpu_us, m.datagrams_out, m.datagrams_in, m.wakeups);
+      fmt::print("ratio HTTP/3 / raw QUIC: {:.3f}{}\n", r.ratio,
+                 &r == &results.front() ? fmt::format(" (target >= {})", kTargetRatio) : std::string());
+    }
   }
   return 0;
 }

@@ -320,12 +320,12 @@ void Connection::flush_qpack() {
   // RFC 9204 §2.1.2: encoder instructions are written before the field
   // sections that need them (callers flush before queuing HEADERS).
   if (encoder_.has_encoder_stream_bytes()) {
-    auto b = encoder_.take_encoder_stream_bytes();
-    queue(encoder_id_, encoder_out_, b);
+    encoder_.take_encoder_stream_bytes(qpack_out_);
+    queue(encoder_id_, encoder_out_, qpack_out_);
   }
   if (decoder_.has_decoder_stream_bytes()) {
-    auto b = decoder_.take_decoder_stream_bytes();
-    if (!b.empty()) queue(decoder_id_, decoder_out_, b);
+    decoder_.take_decoder_stream_bytes(qpack_out_);
+    if (!qpack_out_.empty()) queue(decoder_id_, decoder_out_, qpack_out_);
   }
 }
 

@@ -375,6 +375,7 @@ class Connection {
   std::vector<Event> events_;
   size_t event_head_ = 0;
   std::vector<uint8_t> scratch_;
+  std::vector<uint8_t> qpack_out_;  // encoder/decoder stream bytes on their way to QUIC
   std::vector<uint8_t> frame_buf_;  // a HEADERS frame, or a small DATA frame, being written
   // Inside process(): QPACK decoder-stream bytes (Section Acknowledgments)
   // are written once at its end rather than after every field section.

@@ -391,13 +391,18 @@ void QpackDecoder::cancel_stream(uint64_t stream_id) {
   if (max_table_capacity_ > 0) qpack_put_int(dec_out_, 0x40, 6, stream_id);
 }
 
-std::vector<uint8_t> QpackDecoder::take_decoder_stream_bytes() {
+void QpackDecoder::put_insert_count_increment(std::vector<uint8_t>& out) {
   // §4.4.3: one increment for the inserts not covered by acknowledgments.
   if (table_.insert_count() > krc_) {
-    qpack_put_int(dec_out_, 0x00, 6, table_.insert_count() - krc_);
+    qpack_put_int(out, 0x00, 6, table_.insert_count() - krc_);
     krc_ = table_.insert_count();
   }
-  return std::exchange(dec_out_, {});
+}
+
+std::vector<uint8_t> QpackDecoder::take_decoder_stream_bytes() {
+  std::vector<uint8_t> out;
+  take_decoder_stream_bytes(out);
+  return out;
 }
 
 }  // namespace wt::h3

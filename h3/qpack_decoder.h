@@ -69,6 +69,13 @@ class QpackDecoder {
   void cancel_stream(uint64_t stream_id);
 
   std::vector<uint8_t> take_decoder_stream_bytes();
+  // The same into `out` (its old contents dropped), whose capacity the
+  // decoder keeps for the next instructions: no allocation per batch.
+  void take_decoder_stream_bytes(std::vector<uint8_t>& out) {
+    out.clear();
+    std::swap(out, dec_out_);
+    put_insert_count_increment(out);
+  }
   bool has_decoder_stream_bytes() const {
     return !dec_out_.empty() || table_.insert_count() > krc_;
   }
@@ -90,6 +97,7 @@ class QpackDecoder {
     std::vector<uint8_t> lines;
   };
 
+  void put_insert_count_increment(std::vector<uint8_t>& out);
   Result<Prefix> parse_prefix(Bytes block) const;
   Result<uint64_t> decode_required_insert_count(uint64_t encoded) const;
   // Decodes field lines, then acknowledges the section.

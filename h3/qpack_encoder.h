@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "h3/header_field.h"
@@ -66,6 +67,12 @@ class QpackEncoder {
   Result<std::vector<uint8_t>> encode(uint64_t stream_id, std::span<const HeaderField> fields);
 
   std::vector<uint8_t> take_encoder_stream_bytes();
+  // The same into `out` (its old contents dropped); the encoder keeps
+  // out's capacity for the next instructions.
+  void take_encoder_stream_bytes(std::vector<uint8_t>& out) {
+    out.clear();
+    std::swap(out, enc_out_);
+  }
   bool has_encoder_stream_bytes() const { return !enc_out_.empty(); }
 
   // Decoder instructions (RFC 9204 §4.4), in pieces of any size. Errors are

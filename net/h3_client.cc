@@ -60,7 +60,7 @@ std::string make_authority(const std::string& host, uint16_t port, uint16_t defa
 // ---------------------------------------------------------------- H3ClientStream
 
 Result<size_t> H3ClientStream::write(Bytes data, bool fin) {
-  if (!req_.has_body) return Error::app(h3::code(h3::H3Error::internal_error), "request has no body");
+  if (!has_body_) return Error::app(h3::code(h3::H3Error::internal_error), "request has no body");
   if (ended_ || request_done_) return Error::app(h3::code(h3::H3Error::internal_error), "request body ended");
   if (!sent() || !client_->h3_) return size_t{0};
   auto r = client_->h3_->send_data(id_, data, fin);
@@ -78,6 +78,66 @@ Status H3ClientStream::finish() {
 }
 
 void H3ClientStream::pause_body() { paused_ = true; }
+
+void H3ClientStream::set_request(H3Request&& r, const std::string& default_authority) {
+  if (head_.size() < 4) {  // a new object; recycled ones keep these names
+    head_.resize(4);
+    head_[0].name.assign(":method");
+    head_[1].name.assign(":scheme");
+    head_[2].name.assign(":authority");
+    head_[3].name.assign(":path");
+  }
+  head_.resize(4 + r.headers.size());
+  // Moves: `r` is ours (libstdc++ inlines these; assign() is a call).
+  head_[0].value = std::move(r.method);
+  head_[1].value = std::move(r.scheme);
+  if (!r.authority.empty()) {
+    head_[2].value = std::move(r.authority);
+    default_authority_ = false;
+  } else if (!default_authority_) {  // usually there already
+    head_[2].value.assign(default_authority);
+    default_authority_ = true;
+  }
+  head_[3].value = std::move(r.path);
+  std::move(r.headers.begin(), r.headers.end(), head_.begin() + 4);
+  has_body_ = r.has_body;
+  req_built_ = false;
+}
+
+const H3Request& H3ClientStream::request() const {
+  if (!req_built_) {
+    req_.method = method();
+    req_.scheme = head_[1].value;
+    req_.authority = head_[2].value;
+    req_.path = path();
+    req_.headers.assign(head_.begin() + 4, head_.end());
+    req_.has_body = has_body_;
+    req_built_ = true;
+  }
+  return req_;
+}
+
+std::optional<uint64_t> H3ClientStream::content_length() const {
+  // h3::Connection validated the response (RFC 9114 §4.1.2); HEAD, 1xx, 204
+  // and 304 responses have no content.
+  if (status_ == 0 || h3::response_has_no_content(method() == "HEAD", status_)) return std::nullopt;
+  return validated_content_length(fields_);
+}
+
+H3ClientStream::~H3ClientStream() = default;
+
+void H3ClientStream::restart(H3ResponseHandler& h) {
+  handler_ = &h;
+  id_ = kNotSent;
+  status_ = 0;
+  fields_.clear();
+  trailers_.clear();
+  body_bytes_ = 0;
+  request_done_ = response_done_ = ended_ = paused_ = read_pending_ = false;
+  timer_ = {};
+  timer_armed_ = false;
+  user_data = nullptr;
+}
 
 void H3ClientStream::resume_body() {
   if (!paused_) return;
@@ -157,7 +217,7 @@ H3Client::~H3Client() {
   auto disarm = [&](H3ClientStream& s) {
     if (s.timer_armed_) loop_.cancel(s.timer_);
   };
-  for (auto& [id, s] : streams_) disarm(*s);
+  streams_.for_each(disarm);
   for (auto& s : pending_) disarm(*s);
   h3_.reset();  // before the driver frees the QUIC connection it refers to
 }
@@ -175,27 +235,22 @@ std::optional<std::vector<uint8_t>> H3Client::take_session_ticket() {
 Result<H3ClientStream*> H3Client::request(H3Request req, H3ResponseHandler& handler) {
   if (closed_) return Error::app(h3::code(h3::H3Error::request_rejected), "connection closed");
   if (shutting_down_ || goaway_) return Error::app(h3::code(h3::H3Error::request_rejected), "client is shutting down");
-  if (req.authority.empty()) req.authority = authority_;
-  h3::HeaderList fields;
-  fields.reserve(4 + req.headers.size());
-  fields.push_back({":method", req.method});
-  fields.push_back({":scheme", req.scheme});
-  fields.push_back({":authority", req.authority});
-  fields.push_back({":path", req.path});
-  fields.insert(fields.end(), req.headers.begin(), req.headers.end());
-  // Refused here rather than later in a callback: RFC 9114 §4.1.2. The
-  // only check of it: h3::Connection's (validate_outgoing) is off.
-  if (auto v = h3::validate_request(fields); !v.ok()) return v.error();
   std::unique_ptr<H3ClientStream> s;
   if (!spare_.empty()) {
     s = std::move(spare_.back());
     spare_.pop_back();
-    *s = H3ClientStream(*this, handler, std::move(req));
   } else {
-    s = std::unique_ptr<H3ClientStream>(new H3ClientStream(*this, handler, std::move(req)));
+    s = std::unique_ptr<H3ClientStream>(new H3ClientStream(*this));
   }
   H3ClientStream* p = s.get();
-  p->head_ = std::move(fields);
+  p->set_request(std::move(req), authority_);
+  // Refused here rather than later in a callback: RFC 9114 §4.1.2. The
+  // only check of it: h3::Connection's (validate_outgoing) is off.
+  if (auto v = h3::validate_request_view(p->head_); !v.ok()) {
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(s));
+    return v.error();
+  }
+  p->restart(handler);
   if (opts_.request_timeout > Duration::zero()) {
     p->timer_ = loop_.call_after(opts_.request_timeout, [this, p] {
       p->timer_armed_ = false;
@@ -203,9 +258,16 @@ Result<H3ClientStream*> H3Client::request(H3Request req, H3ResponseHandler& hand
     });
     p->timer_armed_ = true;
   }
-  pending_.push_back(std::move(s));
   ++stats_.requests;
-  if (connected_) send_pending();
+  if (connected_ && pending_.empty() && !sending_ && h3_ && !closed_) {
+    // Nothing queued ahead of it: straight out.
+    sending_ = true;
+    if (!send_one(s)) pending_.push_back(std::move(s));
+    sending_ = false;
+  } else {
+    pending_.push_back(std::move(s));
+  }
+  if (connected_ && !pending_.empty()) send_pending();
   after_api();
   return p;
 }
@@ -214,44 +276,46 @@ void H3Client::send_pending() {
   if (sending_ || !h3_ || closed_ || !connected_) return;
   sending_ = true;
   while (!pending_.empty() && !closed_) {
-    H3ClientStream& s = *pending_.front();
-    const H3Request& r = s.req_;
-    auto id = h3_->send_request(s.head_, !r.has_body);
-    if (!id.ok()) {
-      // RFC 9000 §4.6: the server's MAX_STREAMS holds it back; on_tick retries.
-      if (id.error().is(TransportError::stream_limit_error)) break;
-      auto owned = std::move(pending_.front());
-      pending_.pop_front();
-      const bool rejected = h3::is_h3_error(id.error(), h3::H3Error::request_rejected);
-      dead_.push_back(std::move(owned));
-      fail(*dead_.back(), H3Failure::make(rejected ? K::rejected : K::protocol,
-                                          fmt::format("cannot send the request: {}", id.error().detail),
-                                          id.error().code));
-      continue;
-    }
-    s.id_ = *id;
-    if (!r.has_body) s.request_done_ = true;
-    log::debug("h3 client: {} {} on stream {}", r.method, r.path, *id);
-    H3ClientStream* p = pending_.front().get();
-    if (!spare_nodes_.empty()) {
-      StreamMap::node_type n = std::move(spare_nodes_.back());
-      spare_nodes_.pop_back();
-      n.key() = *id;
-      n.mapped() = std::move(pending_.front());
-      auto ins = streams_.insert(std::move(n));
-      if (!ins.inserted) ins.position->second = std::move(ins.node.mapped());
-    } else {
-      streams_[*id] = std::move(pending_.front());
-    }
+    auto owned = std::move(pending_.front());
     pending_.pop_front();
-    if (r.has_body) p->handler_->on_writable(*p);
+    if (!send_one(owned)) {
+      pending_.push_front(std::move(owned));
+      break;
+    }
   }
   sending_ = false;
 }
 
-H3ClientStream* H3Client::find(uint64_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+// Sends the request of `owned` (out of pending_): it moves to streams_, or
+// fails and ends. False when the peer's stream limit holds it back (RFC
+// 9000 §4.6: on_tick retries after MAX_STREAMS); `owned` is then untouched.
+bool H3Client::send_one(std::unique_ptr<H3ClientStream>& owned) {
+  H3ClientStream& s = *owned;
+  auto id = h3_->send_request(s.head_, !s.has_body_);
+  if (!id.ok()) {
+    if (id.error().is(TransportError::stream_limit_error)) return false;
+    const bool rejected = h3::is_h3_error(id.error(), h3::H3Error::request_rejected);
+    dead_.push_back(std::move(owned));
+    fail(s, H3Failure::make(rejected ? K::rejected : K::protocol,
+                            fmt::format("cannot send the request: {}", id.error().detail), id.error().code));
+    return true;
+  }
+  s.id_ = *id;
+  if (!s.has_body_) s.request_done_ = true;
+  if (log::enabled(log::Level::debug)) log::debug("h3 client: {} {} on stream {}", s.method(), s.path(), *id);
+  // A stream ID is never reused; should one be, the object it replaces
+  // is freed by reap() like an ended one.
+  if (auto old = streams_.insert(*id, std::move(owned))) dead_.push_back(std::move(old));
+  if (s.has_body_) s.handler_->on_writable(s);
+  return true;
+}
+
+std::vector<H3ClientStream*> H3Client::sorted_streams() {
+  std::vector<H3ClientStream*> v;
+  v.reserve(streams_.size());
+  streams_.for_each([&](H3ClientStream& s) { v.push_back(&s); });
+  std::sort(v.begin(), v.end(), [](const H3ClientStream* a, const H3ClientStream* b) { return a->id_ < b->id_; });
+  return v;
 }
 
 // Moves an ended stream out of the live tables; freed by reap().
@@ -262,12 +326,7 @@ void H3Client::end(H3ClientStream& s) {
     s.timer_armed_ = false;
   }
   if (s.sent()) {
-    auto it = streams_.find(s.id_);
-    if (it != streams_.end() && it->second.get() == &s) {
-      StreamMap::node_type n = streams_.extract(it);
-      dead_.push_back(std::move(n.mapped()));
-      if (spare_nodes_.size() < kMaxSpare) spare_nodes_.push_back(std::move(n));
-    }
+    if (auto owned = streams_.take(s.id_, &s)) dead_.push_back(std::move(owned));
   } else {
     auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.get() == &s; });
     if (it != pending_.end()) {
@@ -280,8 +339,7 @@ void H3Client::end(H3ClientStream& s) {
 void H3Client::complete(H3ClientStream& s) {
   if (s.ended_) return;
   // The server may answer before our body is done (RFC 9114 §4.1): stop.
-  if (!s.request_done_ && h3_ && h3_->stream_exists(s.id_))
-    (void)h3_->reset_stream(s.id_, h3::code(h3::H3Error::no_error));
+  if (!s.request_done_ && h3_) (void)h3_->reset_stream(s.id_, h3::code(h3::H3Error::no_error));  // an error if gone
   s.request_done_ = true;
   ++stats_.completed;
   end(s);
@@ -290,7 +348,7 @@ void H3Client::complete(H3ClientStream& s) {
 
 void H3Client::fail(H3ClientStream& s, const H3Failure& f) {
   if (s.ended_) return;
-  log::debug("h3 client: request {} {} failed: {}", s.req_.method, s.req_.path, f.message);
+  if (log::enabled(log::Level::debug)) log::debug("h3 client: request {} {} failed: {}", s.method(), s.path(), f.message);
   ++stats_.failed;
   end(s);
   s.handler_->on_error(s, f);
@@ -378,19 +436,42 @@ void H3Client::on_connected() {
   send_pending();
 }
 
+// The rare events, out of handle()'s way (its hot cases stay small).
+[[gnu::noinline]] void H3Client::handle_rare(h3::Event& e, H3ClientStream* s) {
+  using T = h3::Event::Type;
+  switch (e.type) {
+    case T::closed:
+      return on_closed_event();
+    case T::goaway:
+      goaway_ = true;
+      log::debug("h3 client: GOAWAY {}", e.code);
+      if (opts_.on_goaway) opts_.on_goaway(e.code);
+      // RFC 9114 §5.2: no new requests on this connection.
+      while (!pending_.empty())
+        fail(*pending_.front(), H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not sent",
+                                                h3::code(h3::H3Error::request_rejected)));
+      return;
+    case T::stream_reset:
+      fail(*s, H3Failure::make(e.code == h3::code(h3::H3Error::request_rejected) ? K::rejected : K::reset,
+                               fmt::format("server reset the stream with {}", describe_error_code(e.code, true)),
+                               e.code));
+      return;
+    case T::stream_error:
+      if (e.code == h3::code(h3::H3Error::request_rejected))
+        fail(*s, H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not processed", e.code));
+      else
+        fail(*s, H3Failure::make(K::protocol, fmt::format("malformed response: stream aborted with {}",
+                                                          describe_error_code(e.code, true)),
+                                 e.code));
+      return;
+    default:
+      return;
+  }
+}
+
 void H3Client::handle(h3::Event& e) {
   using T = h3::Event::Type;
-  if (e.type == T::closed) return on_closed_event();
-  if (e.type == T::goaway) {
-    goaway_ = true;
-    log::debug("h3 client: GOAWAY {}", e.code);
-    if (opts_.on_goaway) opts_.on_goaway(e.code);
-    // RFC 9114 §5.2: no new requests on this connection.
-    while (!pending_.empty())
-      fail(*pending_.front(), H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not sent",
-                                              h3::code(h3::H3Error::request_rejected)));
-    return;
-  }
+  if (e.type == T::closed || e.type == T::goaway) return handle_rare(e, nullptr);
   H3ClientStream* s = find(e.stream_id);
   if (!s || s->ended_) return;
   switch (e.type) {
@@ -401,9 +482,6 @@ void H3Client::handle(h3::Event& e) {
       }
       s->status_ = e.status;
       s->fields_ = std::move(e.fields);
-      // h3::Connection validated it (RFC 9114 §4.1.2); HEAD/204/304 have none.
-      if (!h3::response_has_no_content(s->req_.method == "HEAD", s->status_))
-        s->content_length_ = validated_content_length(s->fields_);
       s->handler_->on_response(*s, s->status_, s->fields_);
       break;
     case T::data:
@@ -419,23 +497,13 @@ void H3Client::handle(h3::Event& e) {
       complete(*s);
       break;
     case T::stream_reset:
-      fail(*s, H3Failure::make(e.code == h3::code(h3::H3Error::request_rejected) ? K::rejected : K::reset,
-                               fmt::format("server reset the stream with {}",
-                                           describe_error_code(e.code, true)),
-                               e.code));
+    case T::stream_error:
+      handle_rare(e, s);
       break;
     case T::stop_sending:
       // RFC 9114 §4.1: with H3_NO_ERROR the server needs no more of the body
       // and the response still counts; otherwise a reset usually follows.
       s->request_done_ = true;
-      break;
-    case T::stream_error:
-      if (e.code == h3::code(h3::H3Error::request_rejected))
-        fail(*s, H3Failure::make(K::rejected, "server is shutting down (GOAWAY); request not processed", e.code));
-      else
-        fail(*s, H3Failure::make(K::protocol, fmt::format("malformed response: stream aborted with {}",
-                                                          describe_error_code(e.code, true)),
-                                 e.code));
       break;
     case T::writable:
       if (!s->request_done_) s->handler_->on_writable(*s);
@@ -480,7 +548,7 @@ void H3Client::on_request_timeout(H3ClientStream& s) {
   if (s.sent() && h3_ && h3_->stream_exists(s.id_))
     (void)h3_->reset_stream(s.id_, h3::code(h3::H3Error::request_cancelled));
   fail(s, H3Failure::make(K::timeout, fmt::format("request {} {} did not complete within {:g} s",
-                                                  s.req_.method, s.req_.path, seconds(opts_.request_timeout))));
+                                                  s.method(), s.path(), seconds(opts_.request_timeout))));
   after_api();
   reap();
 }
@@ -510,7 +578,9 @@ void H3Client::on_closed_event() {
   H3Failure each = f;
   if (each.kind == K::closed && connected_)
     each.message = "connection closed before the response was complete (" + f.message + ")";
-  while (!streams_.empty()) fail(*streams_.begin()->second, each);
+  // In stream ID order; fail() skips any a handler ended meanwhile (ended
+  // objects stay allocated until reap()).
+  for (H3ClientStream* s : sorted_streams()) fail(*s, each);
   while (!pending_.empty()) fail(*pending_.front(), each);
   if (opts_.on_closed) opts_.on_closed(failure_);
 }

@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +31,7 @@
 #include "lib/io/loop.h"
 #include "net/diagnostics.h"
 #include "net/h3_errors.h"
+#include "net/h3_stream_table.h"
 #include "net/quic_driver.h"
 
 namespace wt::net {
@@ -81,13 +81,13 @@ class H3ClientStream {
 
   uint64_t id() const { return id_; }  // kNotSent until the request went out
   bool sent() const { return id_ != kNotSent; }
-  const H3Request& request() const { return req_; }
+  const H3Request& request() const;  // :authority filled in
   H3Client& client() { return *client_; }
 
   int status() const { return status_; }  // final status, 0 before the response
   const h3::HeaderList& response_fields() const { return fields_; }
   const h3::HeaderList& trailers() const { return trailers_; }
-  std::optional<uint64_t> content_length() const { return content_length_; }
+  std::optional<uint64_t> content_length() const;
   uint64_t body_bytes() const { return body_bytes_; }
   bool response_started() const { return status_ != 0; }
 
@@ -110,18 +110,30 @@ class H3ClientStream {
 
   void* user_data = nullptr;  // for the application
 
+  ~H3ClientStream();
+
  private:
   friend class H3Client;
-  H3ClientStream(H3Client& c, H3ResponseHandler& h, H3Request r) : client_(&c), handler_(&h), req_(std::move(r)) {}
+  explicit H3ClientStream(H3Client& c) : client_(&c) {}
+  // Recycled objects keep their strings' and lists' buffers: a request
+  // rebuilds head_ in place and allocates nothing in steady state.
+  void set_request(H3Request&& r, const std::string& default_authority);
+  void restart(H3ResponseHandler& h);  // every other field back to a new request's state
+  const std::string& method() const { return head_[0].value; }
+  const std::string& path() const { return head_[3].value; }
 
   H3Client* client_;
-  H3ResponseHandler* handler_;
-  H3Request req_;
-  h3::HeaderList head_;  // req_ as the validated header section, built once
+  H3ResponseHandler* handler_ = nullptr;
+  // The request as its header section (:method, :scheme, :authority,
+  // :path, then its fields): what goes out, and what request() shows.
+  h3::HeaderList head_;
+  bool has_body_ = false;
+  bool default_authority_ = false;  // head_ holds H3Client::authority()
+  mutable H3Request req_;           // request(), built from head_ on demand
+  mutable bool req_built_ = false;
   uint64_t id_ = kNotSent;
   int status_ = 0;
   h3::HeaderList fields_, trailers_;
-  std::optional<uint64_t> content_length_;
   uint64_t body_bytes_ = 0;
   bool request_done_ = false;   // FIN written, reset, or the server stopped reading
   bool response_done_ = false;  // the peer's FIN after a complete response
@@ -219,7 +231,9 @@ class H3Client final : public QuicApp {
 
   void pump();  // h3 events -> handlers, pending requests, reaping
   void handle(h3::Event& e);
+  void handle_rare(h3::Event& e, H3ClientStream* s);
   void send_pending();
+  bool send_one(std::unique_ptr<H3ClientStream>& owned);
   void read_body(H3ClientStream& s);
   void on_connected();
   void on_connect_timeout();
@@ -231,7 +245,8 @@ class H3Client final : public QuicApp {
   void reap();
   void after_api();  // an API call outside a callback: pump and wake the driver
   void maybe_close_after_goaway();
-  H3ClientStream* find(uint64_t id);
+  H3ClientStream* find(uint64_t id) { return streams_.find(id); }
+  std::vector<H3ClientStream*> sorted_streams();  // the sent ones, by stream ID
 
   io::Loop& loop_;
   Address remote_;
@@ -242,13 +257,11 @@ class H3Client final : public QuicApp {
   quic::Connection* quic_ = nullptr;
   std::unique_ptr<h3::Connection> h3_;  // destroyed before driver_ (declared after it)
 
-  using StreamMap = std::map<uint64_t, std::unique_ptr<H3ClientStream>>;
-  StreamMap streams_;                                     // sent, by stream ID
+  StreamTable<H3ClientStream> streams_;                   // sent, by stream ID
   std::deque<std::unique_ptr<H3ClientStream>> pending_;   // not sent yet
   std::vector<std::unique_ptr<H3ClientStream>> dead_;     // ended, recycled by reap()
-  // Kept for reuse: a request then allocates neither its stream nor a node.
+  // Kept for reuse: a request then allocates no stream object.
   std::vector<std::unique_ptr<H3ClientStream>> spare_, reaping_;
-  std::vector<StreamMap::node_type> spare_nodes_;
   std::optional<std::vector<uint8_t>> ticket_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);
   io::TimerId connect_timer_{};

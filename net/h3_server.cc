@@ -10,6 +10,23 @@
 
 namespace wt::net {
 
+namespace detail {
+
+struct H3ServerConn {
+  quic::Connection* quic = nullptr;
+  std::unique_ptr<h3::Connection> h3;
+  Address peer;
+  StreamTable<H3ServerExchange> exchanges;
+  bool pumping = false;
+  bool closed = false;
+  bool dirty = false;  // in H3Server::dirty_
+  // Exchanges whose response an API call completed, to settle by stream ID
+  // in pump() (an ID no longer in `exchanges` is skipped).
+  std::vector<uint64_t> settle_ids, settling;
+};
+
+}  // namespace detail
+
 namespace {
 
 using K = H3Failure::Kind;
@@ -19,18 +36,35 @@ constexpr size_t kMaxSpare = 256;  // exchanges kept for reuse
 Error usage(const char* detail) { return h3::h3_error(h3::H3Error::internal_error, detail); }
 
 // The head of a request h3::Connection has validated (RFC 9114 §4.3.1:
-// pseudo-headers first, each once; content-length digits, repeats equal).
-h3::RequestHead request_head(const h3::HeaderList& fields) {
-  h3::RequestHead h;
+// pseudo-headers first, each once; content-length digits, repeats equal),
+// into `h` of a recycled exchange: its strings keep their buffers.
+void fill_request_head(const h3::HeaderList& fields, h3::RequestHead& h) {
+  h.method.clear();
+  h.scheme.clear();
+  h.authority.clear();
+  h.path.clear();
+  h.protocol.clear();
+  h.content_length.reset();
   size_t i = 0;
   for (; i < fields.size() && !fields[i].name.empty() && fields[i].name[0] == ':'; ++i) {
     const std::string_view n = fields[i].name;
     const std::string& v = fields[i].value;
-    if (n == ":method") h.method = v;
-    else if (n == ":path") h.path = v;
-    else if (n == ":authority") h.authority = v;
-    else if (n == ":scheme") h.scheme = v;
-    else if (n == ":protocol") h.protocol = v;
+    switch (n.size()) {  // validated: the length tells the name apart
+      case 5:
+        h.path.assign(v);  // :path
+        break;
+      case 7:
+        (n[1] == 'm' ? h.method : h.scheme).assign(v);  // :method, :scheme
+        break;
+      case 9:
+        h.protocol.assign(v);  // :protocol
+        break;
+      case 10:
+        h.authority.assign(v);  // :authority
+        break;
+      default:
+        break;
+    }
   }
   for (; i < fields.size(); ++i) {
     if (std::string_view{fields[i].name} != "content-length") continue;
@@ -43,12 +77,13 @@ h3::RequestHead request_head(const h3::HeaderList& fields) {
     h.content_length = len;
     break;
   }
-  return h;
 }
 
 }  // namespace
 
 // ---------------------------------------------------------------- H3ServerExchange
+
+H3ServerExchange::~H3ServerExchange() = default;
 
 Status H3ServerExchange::respond(int status, const h3::HeaderList& fields, bool end_stream) {
   if (ended_) return usage("exchange ended");
@@ -56,12 +91,14 @@ Status H3ServerExchange::respond(int status, const h3::HeaderList& fields, bool 
   if (status < 100 || status > 999) return usage("bad status");
   // The server's scratch list: its strings keep their buffers across requests.
   h3::HeaderList& f = server_->respond_fields_;
+  if (f.empty()) {
+    f.resize(1);
+    f[0].name.assign(":status");
+  }
   f.resize(fields.size() + 1);
-  f[0].name.assign(":status");
-  char digits[3] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                    static_cast<char>('0' + status % 10)};
+  const char digits[3] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                          static_cast<char>('0' + status % 10)};
   f[0].value.assign(digits, 3);
-  f[0].never_index = false;
   std::copy(fields.begin(), fields.end(), f.begin() + 1);
   WT_TRY(h3_->send_response(id_, f, end_stream));
   if (status >= 200) {
@@ -69,7 +106,8 @@ Status H3ServerExchange::respond(int status, const h3::HeaderList& fields, bool 
     status_ = status;
     if (end_stream) response_done_ = true;
   }
-  server_->after_api(*this);
+  // Nothing to do otherwise (the factory's exchange is settled after it returns).
+  if (!in_factory_ && (response_done_ || !conn_->pumping)) server_->after_api(*this);
   return {};
 }
 
@@ -81,8 +119,11 @@ Result<size_t> H3ServerExchange::write(Bytes data, bool fin) {
   body_sent_ += *r;
   server_->stats_.body_bytes_sent += *r;
   if (fin && *r == data.size()) response_done_ = true;
-  if (response_done_) server_->after_api(*this);
-  else if (!server_->pumping(quic_)) server_->driver_->wake();  // called outside the server's callbacks
+  if (response_done_) {
+    if (!in_factory_) server_->after_api(*this);
+  } else if (!conn_->pumping) {
+    server_->driver_->wake();  // called outside the server's callbacks
+  }
   return r;
 }
 
@@ -97,17 +138,15 @@ Status H3ServerExchange::send_trailers(const h3::HeaderList& trailers) {
   if (!head_sent_ || response_done_) return usage("no response body open");
   WT_TRY(h3_->send_trailers(id_, trailers));
   response_done_ = true;
-  server_->after_api(*this);
+  if (!in_factory_) server_->after_api(*this);
   return {};
 }
 
 void H3ServerExchange::reset(uint64_t code) {
   if (ended_) return;
-  auto it = server_->conns_.find(quic_);
-  if (it == server_->conns_.end()) return;
   if (h3_->stream_exists(id_)) (void)h3_->reset_stream(id_, code);
   ++server_->stats_.aborted;
-  server_->end(*it->second, *this);  // no callbacks: the application asked for it
+  server_->end(*conn_, *this);  // no callbacks: the application asked for it
   server_->driver_->wake();
 }
 
@@ -143,7 +182,7 @@ H3Server::~H3Server() {
 
 size_t H3Server::active_requests() const {
   size_t n = 0;
-  for (const auto& [q, c] : conns_) n += c->exchanges.size();
+  for (const auto& qc : conns_) n += qc.second->exchanges.size();
   return n;
 }
 
@@ -174,13 +213,24 @@ void H3Server::on_events(quic::Connection& q, Time) {
 }
 
 void H3Server::on_tick(Time) {
-  for (auto& [q, c] : conns_)
-    if (c->settle_needed) pump(*c);
+  if (!dirty_.empty()) {
+    dirty_scratch_.swap(dirty_);
+    for (Conn* c : dirty_scratch_) {
+      c->dirty = false;
+      if (!c->settle_ids.empty()) pump(*c);
+    }
+    dirty_scratch_.clear();
+  }
   // No handler code is on the stack here.
+  if (!dead_.empty()) reap();
+}
+
+void H3Server::reap() {
   reaping_.swap(dead_);  // a handler's destructor may end another exchange
-  for (auto& n : reaping_) {
-    *n.mapped() = H3ServerExchange();  // destroys the handler
-    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(n));
+  for (auto& x : reaping_) {
+    x->handler_.reset();
+    x->user_data = nullptr;
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(x));  // the rest is reset when reused
   }
   reaping_.clear();
 }
@@ -194,6 +244,14 @@ void H3Server::on_removed(quic::Connection& q) {
     pump(c);
     if (!c.closed) on_connection_closed(c);
   }
+  // on_connection_closed() ended every exchange; should one be left, it
+  // ends silently here: no live exchange outlives its connection (conn_).
+  if (!c.exchanges.empty()) {
+    std::vector<H3ServerExchange*> left;
+    c.exchanges.for_each([&](H3ServerExchange& x) { left.push_back(&x); });
+    for (H3ServerExchange* x : left) end(c, *x);
+  }
+  if (c.dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), &c));
   conns_.erase(it);
   check_shutdown_done();
 }
@@ -207,7 +265,13 @@ void H3Server::on_connection_closed(Conn& c) {
     log::debug("h3 server: connection from {} closed: {}", c.peer.to_string(), f.message);
   H3Failure each = f;
   if (each.kind == K::closed) each.message = "connection closed before the exchange was complete (" + f.message + ")";
-  while (!c.exchanges.empty()) abort(c, *c.exchanges.begin()->second, each);
+  // In stream ID order; abort() skips any a handler ended meanwhile (ended
+  // exchanges stay allocated until on_tick).
+  std::vector<H3ServerExchange*> open;
+  open.reserve(c.exchanges.size());
+  c.exchanges.for_each([&](H3ServerExchange& x) { open.push_back(&x); });
+  std::sort(open.begin(), open.end(), [](auto* a, auto* b) { return a->id_ < b->id_; });
+  for (H3ServerExchange* x : open) abort(c, *x, each);
   if (f.kind == K::closed && f.code == h3::code(h3::H3Error::no_error)) f = H3Failure{};
   if (opts_.on_connection_closed) opts_.on_connection_closed(c.peer, f);
 }
@@ -220,13 +284,12 @@ void H3Server::pump(Conn& c) {
   // Until settled: after_api() does not wake the driver while we pump.
   while (true) {
     while (auto e = c.h3->poll_event()) handle(c, *e);
-    if (!c.settle_needed) break;
-    c.settle_needed = false;
-    c.settling.clear();
-    for (auto& [id, x] : c.exchanges)
-      if (x->response_done_) c.settling.push_back(x.get());
+    if (c.settle_ids.empty()) break;
+    c.settling.swap(c.settle_ids);
     // Handlers called by settle() may produce events (the loop goes on).
-    for (H3ServerExchange* x : c.settling) settle(c, *x);
+    for (uint64_t id : c.settling)
+      if (H3ServerExchange* x = c.exchanges.find(id)) settle(c, *x);
+    c.settling.clear();
   }
   c.pumping = false;
 }
@@ -235,9 +298,9 @@ void H3Server::handle(Conn& c, h3::Event& e) {
   using T = h3::Event::Type;
   if (e.type == T::closed) return on_connection_closed(c);
   if (e.type == T::headers) return on_request(c, e);
-  auto it = c.exchanges.find(e.stream_id);
-  if (it == c.exchanges.end()) return;
-  H3ServerExchange& x = *it->second;
+  H3ServerExchange* xp = c.exchanges.find(e.stream_id);
+  if (!xp) return;
+  H3ServerExchange& x = *xp;
   switch (e.type) {
     case T::data:
       read_body(c, x);
@@ -251,19 +314,9 @@ void H3Server::handle(Conn& c, h3::Event& e) {
       settle(c, x);
       break;
     case T::stream_reset:
-      abort(c, x, H3Failure::make(K::reset, fmt::format("client reset the request with {}",
-                                                        describe_error_code(e.code, true)),
-                                  e.code));
-      break;
     case T::stop_sending:
-      abort(c, x, H3Failure::make(K::reset, fmt::format("client stopped reading the response ({})",
-                                                        describe_error_code(e.code, true)),
-                                  e.code));
-      break;
     case T::stream_error:
-      abort(c, x, H3Failure::make(K::protocol, fmt::format("malformed request: stream aborted with {}",
-                                                           describe_error_code(e.code, true)),
-                                  e.code));
+      abort_for(c, x, e);
       break;
     case T::writable:
       if (x.handler_ && !x.response_done_) x.handler_->on_writable(x);
@@ -273,31 +326,53 @@ void H3Server::handle(Conn& c, h3::Event& e) {
   }
 }
 
+// The client's reset or STOP_SENDING, or a malformed request: out of
+// handle()'s way (its hot cases stay small).
+[[gnu::noinline]] void H3Server::abort_for(Conn& c, H3ServerExchange& x, const h3::Event& e) {
+  using T = h3::Event::Type;
+  const std::string code = describe_error_code(e.code, true);
+  if (e.type == T::stream_reset)
+    abort(c, x, H3Failure::make(K::reset, fmt::format("client reset the request with {}", code), e.code));
+  else if (e.type == T::stop_sending)
+    abort(c, x, H3Failure::make(K::reset, fmt::format("client stopped reading the response ({})", code), e.code));
+  else
+    abort(c, x, H3Failure::make(K::protocol, fmt::format("malformed request: stream aborted with {}", code), e.code));
+}
+
 void H3Server::on_request(Conn& c, h3::Event& e) {
-  std::unique_ptr<H3ServerExchange>* slot;
+  std::unique_ptr<H3ServerExchange> owned;
   if (!spare_.empty()) {
-    ExchangeMap::node_type n = std::move(spare_.back());
+    owned = std::move(spare_.back());
     spare_.pop_back();
-    n.key() = e.stream_id;
-    auto r = c.exchanges.insert(std::move(n));
-    if (!r.inserted) r.position->second = std::move(r.node.mapped());
-    slot = &r.position->second;
   } else {
-    slot = &c.exchanges[e.stream_id];
-    *slot = std::unique_ptr<H3ServerExchange>(new H3ServerExchange());
+    owned = std::unique_ptr<H3ServerExchange>(new H3ServerExchange());
   }
-  H3ServerExchange& x = **slot;
+  H3ServerExchange& x = *owned;
+  // A recycled exchange: every field back to a new one's (on_tick already
+  // destroyed its handler and cleared user_data).
   x.server_ = this;
-  x.quic_ = c.quic;
+  x.conn_ = &c;
   x.h3_ = c.h3.get();
   x.id_ = e.stream_id;
   x.peer_ = c.peer;
   x.fields_ = std::move(e.fields);
-  x.head_ = request_head(x.fields_);
+  fill_request_head(x.fields_, x.head_);
+  x.trailers_.clear();
+  x.status_ = 0;
+  x.body_received_ = x.body_sent_ = 0;
+  x.request_done_ = x.response_done_ = x.head_sent_ = x.ended_ = false;
+  // A stream ID is never reused; should one be, the exchange it replaces
+  // is freed by on_tick like an ended one.
+  if (auto old = c.exchanges.insert(e.stream_id, std::move(owned))) {
+    old->ended_ = true;
+    dead_.push_back(std::move(old));
+  }
   ++stats_.requests;
   if (log::enabled(log::Level::debug))
     log::debug("h3 server: {} {} {} on stream {}", c.peer.to_string(), x.head_.method, x.head_.path, x.id_);
+  x.in_factory_ = true;  // settled right after it returns
   auto handler = opts_.on_request(x);
+  x.in_factory_ = false;
   if (x.ended_) return;  // reset by the factory
   x.handler_ = std::move(handler);
   if (!x.handler_ && !x.response_done_) {
@@ -329,7 +404,7 @@ void H3Server::settle(Conn& c, H3ServerExchange& x) {
   if (!x.request_done_) {
     // RFC 9114 §4.1: a complete response before the whole request; stop
     // reading the rest with H3_NO_ERROR.
-    if (c.h3->stream_exists(x.id_)) (void)c.h3->stop_sending(x.id_, h3::code(h3::H3Error::no_error));
+    (void)c.h3->stop_sending(x.id_, h3::code(h3::H3Error::no_error));  // an error if the stream is gone
     x.request_done_ = true;
   }
   ++stats_.completed;
@@ -348,23 +423,24 @@ void H3Server::abort(Conn& c, H3ServerExchange& x, const H3Failure& f) {
 
 void H3Server::end(Conn& c, H3ServerExchange& x) {
   x.ended_ = true;
-  auto it = c.exchanges.find(x.id_);
-  if (it != c.exchanges.end() && it->second.get() == &x) dead_.push_back(c.exchanges.extract(it));
+  if (auto owned = c.exchanges.take(x.id_, &x)) dead_.push_back(std::move(owned));
+  // Usually settled right after the API call that queued it.
+  if (!c.settle_ids.empty() && c.settle_ids.back() == x.id_) c.settle_ids.pop_back();
 }
 
+// Not for an exchange in its factory: on_request() settles it next, inside pump().
 void H3Server::after_api(H3ServerExchange& x) {
-  auto it = conns_.find(x.quic_);
-  if (it == conns_.end()) return;
+  Conn& c = *x.conn_;  // x has not ended: its connection is alive
   // on_complete runs from the next pump, never inside the caller's write().
-  it->second->settle_needed = true;
+  if (x.response_done_ && (c.settle_ids.empty() || c.settle_ids.back() != x.id_)) c.settle_ids.push_back(x.id_);
   // Inside pump() (a handler of this connection) the pump settles it and the
   // driver sends after its callback returns (net/quic_driver.cc).
-  if (!it->second->pumping) driver_->wake();
-}
-
-bool H3Server::pumping(quic::Connection* q) const {
-  auto it = conns_.find(q);
-  return it != conns_.end() && it->second->pumping;
+  if (c.pumping) return;
+  if (!c.dirty && !c.settle_ids.empty()) {
+    c.dirty = true;
+    dirty_.push_back(&c);
+  }
+  driver_->wake();
 }
 
 // ---------------------------------------------------------------- shutdown

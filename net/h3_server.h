@@ -22,7 +22,6 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -32,12 +31,16 @@
 #include "h3/message.h"
 #include "lib/io/loop.h"
 #include "net/h3_errors.h"
+#include "net/h3_stream_table.h"
 #include "net/quic_driver.h"
 
 namespace wt::net {
 
 class H3Server;
 class H3ServerExchange;
+namespace detail {
+struct H3ServerConn;  // one connection's state inside H3Server
+}
 
 // One request's handler; the server destroys it when the exchange is over.
 class H3RequestHandler {
@@ -87,12 +90,14 @@ class H3ServerExchange {
 
   void* user_data = nullptr;  // for the application
 
+  ~H3ServerExchange();
+
  private:
   friend class H3Server;
   H3ServerExchange() = default;
 
   H3Server* server_ = nullptr;
-  quic::Connection* quic_ = nullptr;  // names the connection in H3Server
+  detail::H3ServerConn* conn_ = nullptr;  // valid while the exchange has not ended
   h3::Connection* h3_ = nullptr;
   uint64_t id_ = 0;
   Address peer_;
@@ -103,6 +108,7 @@ class H3ServerExchange {
   uint64_t body_received_ = 0, body_sent_ = 0;
   bool request_done_ = false, response_done_ = false;
   bool head_sent_ = false;  // a final response's HEADERS went out
+  bool in_factory_ = false;  // H3ServerOptions::on_request is running for it
   bool ended_ = false;      // on_complete / on_abort delivered (or reset)
 };
 
@@ -161,17 +167,7 @@ class H3Server final : public QuicApp {
 
  private:
   friend class H3ServerExchange;
-  using ExchangeMap = std::map<uint64_t, std::unique_ptr<H3ServerExchange>>;
-  struct Conn {
-    quic::Connection* quic = nullptr;
-    std::unique_ptr<h3::Connection> h3;
-    Address peer;
-    ExchangeMap exchanges;
-    bool pumping = false;
-    bool closed = false;
-    bool settle_needed = false;  // an API call may have completed an exchange
-    std::vector<H3ServerExchange*> settling;  // pump()'s scratch
-  };
+  using Conn = detail::H3ServerConn;
   H3Server(io::Loop& loop, H3ServerOptions options);
 
   void pump(Conn& c);
@@ -180,9 +176,10 @@ class H3Server final : public QuicApp {
   void read_body(Conn& c, H3ServerExchange& x);
   void settle(Conn& c, H3ServerExchange& x);  // ends the exchange when both sides are done
   void abort(Conn& c, H3ServerExchange& x, const H3Failure& f);
+  void abort_for(Conn& c, H3ServerExchange& x, const h3::Event& e);  // from a reset/stop/error event
   void after_api(H3ServerExchange& x);
-  bool pumping(quic::Connection* q) const;  // inside pump() of that connection
   void end(Conn& c, H3ServerExchange& x);  // out of the live table; freed by on_tick
+  void reap();
   void on_connection_closed(Conn& c);
   void check_shutdown_done();
   void force_close();
@@ -192,9 +189,12 @@ class H3Server final : public QuicApp {
   std::unique_ptr<Random> own_rng_;
   std::unique_ptr<QuicDriver> driver_;
   std::unordered_map<quic::Connection*, std::unique_ptr<Conn>> conns_;
-  // Ended exchanges in their map nodes, reset by on_tick into spare_: a
-  // request then allocates neither the node nor the exchange.
-  std::vector<ExchangeMap::node_type> dead_, spare_, reaping_;
+  // Connections an API call outside their pump() left with exchanges to
+  // settle: on_tick pumps these, not every connection.
+  std::vector<Conn*> dirty_, dirty_scratch_;
+  // Ended exchanges; on_tick destroys their handlers and keeps them in
+  // spare_ for reuse: a request then allocates no exchange.
+  std::vector<std::unique_ptr<H3ServerExchange>> dead_, spare_, reaping_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);
   h3::HeaderList respond_fields_;  // respond()'s scratch
   bool shutting_down_ = false, shutdown_reported_ = false;

@@ -206,40 +206,8 @@ struct Uploader : Collector {
 
 // ---------------------------------------------------------------- fixture
 
-struct Tls {
-  certgen::Certificate cert;
-  std::shared_ptr<quic::TlsConfig> server, client;
-  Tls() {
-    certgen::Options o;
-    o.dns_names = {"localhost"};
-    o.ip_addresses = {"127.0.0.1"};
-    auto c = certgen::self_signed(o);
-    REQUIRE(c.ok());
-    cert = *c;
-    quic::TlsConfigOptions s;
-    s.role = quic::TlsRole::server;
-    s.alpn = {"h3"};
-    s.cert_chain_pem = cert.cert_pem;
-    s.private_key_pem = cert.key_pem;
-    auto st = quic::TlsConfig::create(s);
-    REQUIRE(st.ok());
-    server = *st;
-    client = client_tls(cert.cert_pem);
-  }
-  static std::shared_ptr<quic::TlsConfig> client_tls(const std::string& ca_pem) {
-    quic::TlsConfigOptions c;
-    c.role = quic::TlsRole::client;
-    c.alpn = {"h3"};
-    c.verify = quic::CertVerify::required;
-    c.ca_pem = ca_pem;
-    auto ct = quic::TlsConfig::create(c);
-    REQUIRE(ct.ok());
-    return *ct;
-  }
-};
-
 struct Fixture {
-  Tls tls;
+  H3Tls tls;
   std::unique_ptr<io::Loop> loop = make_loop(io::BackendKind::automatic);
   std::unique_ptr<H3Server> server;
   H3ServerOptions sopts;
@@ -494,8 +462,8 @@ TEST_CASE("h3net: a clear error when nothing listens", "[h3net]") {
 TEST_CASE("h3net: TLS verification failure names the certificate problem", "[h3net]") {
   Fixture f;
   auto o = f.client_options();
-  Tls other;  // a different self-signed certificate as the only trust anchor
-  o.conn.tls = Tls::client_tls(other.cert.cert_pem);
+  H3Tls other;  // a different self-signed certificate as the only trust anchor
+  o.conn.tls = H3Tls::client_tls(other.cert.cert_pem);
   auto client = f.connect(o);
   Collector x;
   REQUIRE(client->request(get("/small"), x).ok());

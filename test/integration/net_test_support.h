@@ -8,11 +8,13 @@
 #include <memory>
 #include <string>
 
+#include "lib/certgen.h"
 #include "lib/io/clock.h"
 #include "lib/io/loop_thread.h"
 #include "lib/io/sockaddr.h"
 #include "lib/random.h"
 #include "net/quic_driver.h"
+#include "quic/tls_config.h"
 #include "test/integration/io_test_support.h"
 
 namespace wt::net::test {
@@ -20,6 +22,40 @@ namespace wt::net::test {
 using io::test::available_backends;
 
 inline Address loopback(uint16_t port = 0) { return Address::v4(0x7f000001, port); }
+
+// TLS for HTTP/3 tests: a fresh self-signed certificate (localhost,
+// 127.0.0.1), the server's config and a client config trusting only it.
+struct H3Tls {
+  certgen::Certificate cert;
+  std::shared_ptr<quic::TlsConfig> server, client;
+  H3Tls() {
+    certgen::Options o;
+    o.dns_names = {"localhost"};
+    o.ip_addresses = {"127.0.0.1"};
+    auto c = certgen::self_signed(o);
+    REQUIRE(c.ok());
+    cert = *c;
+    quic::TlsConfigOptions s;
+    s.role = quic::TlsRole::server;
+    s.alpn = {"h3"};
+    s.cert_chain_pem = cert.cert_pem;
+    s.private_key_pem = cert.key_pem;
+    auto st = quic::TlsConfig::create(s);
+    REQUIRE(st.ok());
+    server = *st;
+    client = client_tls(cert.cert_pem);
+  }
+  static std::shared_ptr<quic::TlsConfig> client_tls(const std::string& ca_pem) {
+    quic::TlsConfigOptions c;
+    c.role = quic::TlsRole::client;
+    c.alpn = {"h3"};
+    c.verify = quic::CertVerify::required;
+    c.ca_pem = ca_pem;
+    auto ct = quic::TlsConfig::create(c);
+    REQUIRE(ct.ok());
+    return *ct;
+  }
+};
 
 // A QuicApp served by a QuicDriver on a LoopThread. The app is created and
 // used only on that thread; read it after stop().
