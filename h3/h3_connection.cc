@@ -66,6 +66,10 @@ Connection::Connection(quic::Connection& quic, Config config)
                decoder_section_limit(cfg_.max_field_section_size)),
       scratch_(16 * 1024) {
   local_settings_ = build_local_settings();
+  // RFC 9218 §4: a request without a priority signal is urgency 3,
+  // non-incremental; streams start so, and the usual request needs no
+  // rescheduling. Extension streams keep QUIC's incremental default.
+  quic_.set_default_stream_priority(kDefaultUrgency, false);
 }
 
 Connection::~Connection() = default;
@@ -118,6 +122,7 @@ Connection::Stream& Connection::new_stream(uint64_t id) {
 }
 
 void Connection::erase_stream(std::map<uint64_t, Stream>::iterator it) {
+  if (held_id_ == it->first) release_held(false);
   if (FoundSlot& slot = found_[found_slot(it->first)]; slot.id == it->first) slot = FoundSlot{};
   auto n = streams_.extract(it);
   if (spare_streams_.size() < kSpareStreams) {
@@ -296,7 +301,8 @@ void Connection::queue(uint64_t id, SendQueue& q, Bytes data, bool fin) {
 
 void Connection::flush(uint64_t id, SendQueue& q) {
   if (!q.empty()) {
-    auto r = quic_.stream_write(id, Bytes{q.bytes}.subspan(q.off), false);
+    // The FIN goes with the last bytes when QUIC takes them all.
+    auto r = quic_.stream_write(id, Bytes{q.bytes}.subspan(q.off), q.fin && !q.fin_written);
     if (!r.ok()) {
       q.bytes.clear();
       q.off = 0;
@@ -307,6 +313,7 @@ void Connection::flush(uint64_t id, SendQueue& q) {
     if (q.empty()) {
       q.bytes.clear();
       q.off = 0;
+      if (q.fin) q.fin_written = true;
     }
   }
   if (q.empty() && q.fin && !q.fin_written) {
@@ -335,6 +342,7 @@ void Connection::flush_all() {
   flush(encoder_id_, encoder_out_);
   flush(decoder_id_, decoder_out_);
   for (auto& [id, q] : grease_out_) flush(id, q);
+  release_held(true);
   for (auto& [id, s] : streams_)
     if (!s.send_reset) flush(id, s.out);
 }
@@ -353,7 +361,10 @@ void Connection::on_stream_writable(uint64_t id) {
   }
 }
 
-Status Connection::write_headers(Stream& s, const HeaderList& fields, bool end_stream) {
+Status Connection::write_headers(Stream& s, const HeaderList& fields, bool end_stream, bool hold) {
+  // A held response goes first (trailers after it, or another stream's
+  // response taking the slot).
+  if (held_id_ == s.id || (hold && held_id_ != kNoStream)) release_held(true);
   // The frame is built in place: room for the longest frame header, the
   // field section after it, then the header right in front of the section.
   constexpr size_t kRoom = varint_size(frame_type::headers) + 8;
@@ -370,7 +381,13 @@ Status Connection::write_headers(Stream& s, const HeaderList& fields, bool end_s
     s.send_closed = true;
     s.send = SendPhase::done;
   }
-  queue(s.id, s.out, Bytes{start, header + static_cast<size_t>(len)}, end_stream);
+  const Bytes frame{start, header + static_cast<size_t>(len)};
+  if (hold && s.out.empty() && !s.out.fin) {
+    held_buf_.assign(frame.begin(), frame.end());  // written by the next send_data() or flush
+    held_id_ = s.id;
+    return {};
+  }
+  queue(s.id, s.out, frame, end_stream);
   return {};
 }
 
@@ -411,6 +428,27 @@ Result<uint64_t> Connection::send_request(const HeaderList& headers, bool end_st
 }
 
 Status Connection::send_response(uint64_t stream_id, const HeaderList& headers, bool end_stream) {
+  return send_response(stream_id, headers, end_stream, false);
+}
+
+Status Connection::send_response_held(uint64_t stream_id, const HeaderList& headers) {
+  return send_response(stream_id, headers, false, true);
+}
+
+void Connection::flush_held(uint64_t stream_id) {
+  if (held_id_ == stream_id) release_held(true);
+}
+
+void Connection::release_held(bool write) {
+  if (held_id_ == kNoStream) return;
+  const uint64_t id = held_id_;
+  held_id_ = kNoStream;
+  if (write)
+    if (Stream* s = find(id); s && !s->send_reset) queue(id, s->out, held_buf_);
+  held_buf_.clear();
+}
+
+Status Connection::send_response(uint64_t stream_id, const HeaderList& headers, bool end_stream, bool hold) {
   Stream* s = find(stream_id);
   if (is_client() || !s || s->kind != Kind::request) return usage("not a request stream");
   if (s->send != SendPhase::headers || s->send_closed) return usage("response already sent");
@@ -424,7 +462,7 @@ Status Connection::send_response(uint64_t stream_id, const HeaderList& headers, 
     for (size_t k = 0; k < v->size() && (*v)[k] >= '0' && (*v)[k] <= '9'; ++k) status = status * 10 + ((*v)[k] - '0');
   }
   const bool informational = status >= 100 && status < 200;
-  WT_TRY(write_headers(*s, headers, end_stream));
+  WT_TRY(write_headers(*s, headers, end_stream, hold && !informational));
   if (!informational && !end_stream) {
     s->send = SendPhase::body;
     // RFC 9114 §4.4: after a 2xx to CONNECT the stream is a tunnel.
@@ -437,6 +475,25 @@ Result<size_t> Connection::send_data(uint64_t stream_id, Bytes data, bool fin) {
   Stream* s = find(stream_id);
   if (!s) return usage("unknown stream");
   if (s->send != SendPhase::body || s->send_closed) return usage("stream not sending a body");
+  if (held_id_ == stream_id) {
+    // The held HEADERS frame and a small first DATA frame in one write.
+    const uint64_t room = quic_.stream_writable_bytes(stream_id);
+    if (!data.empty() && data.size() <= kCoalescedDataFrame && room >= held_buf_.size() + 16 + data.size()) {
+      held_id_ = kNoStream;
+      uint8_t hdr[16];
+      uint8_t* end = varint_encode(varint_encode(hdr, frame_type::data), data.size());
+      append_bytes(held_buf_, Bytes{hdr, static_cast<size_t>(end - hdr)});
+      append_bytes(held_buf_, data);
+      if (fin) {
+        s->send_closed = true;
+        s->send = SendPhase::done;
+      }
+      queue(stream_id, s->out, held_buf_, fin);
+      held_buf_.clear();
+      return data.size();
+    }
+    release_held(true);
+  }
   flush(stream_id, s->out);
   if (!s->out.empty()) {
     if (data.empty() && fin) {
@@ -603,6 +660,7 @@ Result<uint64_t> Connection::open_extension_stream(bool bidirectional, uint64_t 
   maybe_start();
   if (!started_) return usage("connection not established");
   WT_ASSIGN(uint64_t id, quic_.open_stream(bidirectional));
+  (void)quic_.stream_set_priority(id, kDefaultUrgency, true);  // extension data shares fairly
   Stream& s = new_stream(id);
   s.local = true;
   s.kind = Kind::extension;

@@ -158,6 +158,12 @@ class Connection {
   Result<uint64_t> send_request(const HeaderList& headers, bool end_stream);
   // Server: any number of 1xx, then one final response.
   Status send_response(uint64_t stream_id, const HeaderList& headers, bool end_stream);
+  // A final response whose body follows at once: the HEADERS frame is held
+  // (not yet given to QUIC) so the stream's next send_data() writes it with
+  // the first DATA frame in one go. The caller must then send data, call
+  // flush_held(), or let process() run before waiting for I/O.
+  Status send_response_held(uint64_t stream_id, const HeaderList& headers);
+  void flush_held(uint64_t stream_id);
   // Body or tunnel bytes (raw bytes on extension streams). Returns how many
   // were taken; fewer than offered means blocked until a `writable` event.
   // `fin` applies only if everything was taken.
@@ -213,6 +219,12 @@ class Connection {
   // The priority last given to QUIC's scheduler for the stream, if any.
   std::optional<Priority> stream_priority(uint64_t id) const;
   quic::Connection& quic() { return quic_; }
+
+  // Optional: hands back a field list taken from an event, so a later field
+  // section is decoded into its memory (no allocation per message).
+  void recycle(HeaderList&& fields) {
+    if (fields.capacity() > 0 && spare_lists_.size() < kSpareLists) spare_lists_.push_back(std::move(fields));
+  }
 
  private:
   struct SendQueue {
@@ -280,7 +292,8 @@ class Connection {
   void flush(uint64_t id, SendQueue& q);
   void flush_all();
   void flush_qpack();
-  Status write_headers(Stream& s, const HeaderList& fields, bool end_stream);
+  Status write_headers(Stream& s, const HeaderList& fields, bool end_stream, bool hold = false);
+  Status send_response(uint64_t stream_id, const HeaderList& headers, bool end_stream, bool hold);
   void fail(const Error& e);
   void emit(Event e) { events_.push_back(std::move(e)); }
   // The common small events, built in place.
@@ -375,6 +388,14 @@ class Connection {
   std::vector<Event> events_;
   size_t event_head_ = 0;
   std::vector<uint8_t> scratch_;
+  static constexpr size_t kSpareLists = 32;
+  std::vector<HeaderList> spare_lists_;  // recycle()d field lists
+  // send_response_held(): the one HEADERS frame waiting for its stream's
+  // first DATA frame (held_id_ kNoStream: none).
+  static constexpr uint64_t kNoStream = ~uint64_t{0};
+  uint64_t held_id_ = kNoStream;
+  std::vector<uint8_t> held_buf_;
+  void release_held(bool write);
   std::vector<uint8_t> qpack_out_;  // encoder/decoder stream bytes on their way to QUIC
   std::vector<uint8_t> frame_buf_;  // a HEADERS frame, or a small DATA frame, being written
   // Inside process(): QPACK decoder-stream bytes (Section Acknowledgments)

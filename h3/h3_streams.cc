@@ -164,6 +164,7 @@ bool Connection::read_uni_type(uint64_t id, UniStream& u) {
 
 void Connection::start_extension_stream(Stream& s, uint64_t type, bool fin) {
   s.kind = Kind::extension;
+  if (quic::can_send_on(s.id, role_)) (void)quic_.stream_set_priority(s.id, kDefaultUrgency, true);
   s.recv = RecvPhase::body;
   Event e{Event::Type::extension_stream, s.id};
   e.code = type;
@@ -491,13 +492,19 @@ Status Connection::on_request_frame(Stream& s, uint64_t type, Bytes payload) {
 }
 
 void Connection::decode_headers(Stream& s, Bytes block) {
-  auto r = decoder_.decode(s.id, block);
+  HeaderList fields;
+  if (!spare_lists_.empty()) {
+    fields = std::move(spare_lists_.back());
+    spare_lists_.pop_back();
+  }
+  auto r = decoder_.decode_into(s.id, block, fields);
+  if (!r.ok() || *r == QpackDecoder::Outcome::blocked) recycle(std::move(fields));
   if (!r.ok()) return on_decoded(s, r.error());
-  if (std::holds_alternative<QpackDecoder::Blocked>(*r)) {
+  if (*r == QpackDecoder::Outcome::blocked) {
     s.blocked = true;  // RFC 9204 §2.2.1: resumes in retry_blocked()
     return;
   }
-  on_decoded(s, std::move(std::get<HeaderList>(*r)));
+  on_decoded(s, std::move(fields));
 }
 
 void Connection::on_decoded(Stream& s, Result<HeaderList> fields) {
@@ -573,6 +580,7 @@ void Connection::abort_stream(Stream& s, uint64_t c, bool report) {
     s.send_closed = true;
     s.send = SendPhase::done;
     s.out = SendQueue{};
+    if (held_id_ == s.id) release_held(false);
   }
   if (quic::can_recv_on(s.id, role_) && !s.recv_closed) {
     (void)quic_.stream_stop_sending(s.id, c);
@@ -617,6 +625,7 @@ void Connection::on_peer_stop_sending(uint64_t id, uint64_t c) {
   s->send_closed = true;
   s->send = SendPhase::done;
   s->out = SendQueue{};
+  if (held_id_ == id) release_held(false);
   s->app_blocked = false;
   emit(Event::Type::stop_sending, id, c);
 }

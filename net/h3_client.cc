@@ -481,6 +481,7 @@ void H3Client::handle(h3::Event& e) {
         break;
       }
       s->status_ = e.status;
+      h3_->recycle(std::move(s->fields_));  // the last response's list: decoded into next
       s->fields_ = std::move(e.fields);
       s->handler_->on_response(*s, s->status_, s->fields_);
       break;

@@ -100,7 +100,13 @@ Status H3ServerExchange::respond(int status, const h3::HeaderList& fields, bool 
                           static_cast<char>('0' + status % 10)};
   f[0].value.assign(digits, 3);
   std::copy(fields.begin(), fields.end(), f.begin() + 1);
-  WT_TRY(h3_->send_response(id_, f, end_stream));
+  // Inside the request factory a body usually follows at once: the HEADERS
+  // frame waits for it (one stream write), flushed when the factory returns.
+  if (in_factory_ && !end_stream && status >= 200) {
+    WT_TRY(h3_->send_response_held(id_, f));
+  } else {
+    WT_TRY(h3_->send_response(id_, f, end_stream));
+  }
   if (status >= 200) {
     head_sent_ = true;
     status_ = status;
@@ -355,6 +361,7 @@ void H3Server::on_request(Conn& c, h3::Event& e) {
   x.h3_ = c.h3.get();
   x.id_ = e.stream_id;
   x.peer_ = c.peer;
+  c.h3->recycle(std::move(x.fields_));  // the last request's list: decoded into next
   x.fields_ = std::move(e.fields);
   fill_request_head(x.fields_, x.head_);
   x.trailers_.clear();
@@ -373,6 +380,7 @@ void H3Server::on_request(Conn& c, h3::Event& e) {
   x.in_factory_ = true;  // settled right after it returns
   auto handler = opts_.on_request(x);
   x.in_factory_ = false;
+  c.h3->flush_held(x.id_);  // a response without its body yet
   if (x.ended_) return;  // reset by the factory
   x.handler_ = std::move(handler);
   if (!x.handler_ && !x.response_done_) {

@@ -149,6 +149,11 @@ class Connection {
   Status stream_reset(uint64_t id, uint64_t app_error);
   Status stream_stop_sending(uint64_t id, uint64_t app_error);
   Status stream_set_priority(uint64_t id, uint8_t urgency, bool incremental);
+  // The priority of streams opened (by either side) from now on; QUIC's own
+  // default is urgency 3, incremental (streams share round-robin).
+  void set_default_stream_priority(uint8_t urgency, bool incremental) {
+    streams_.set_default_priority(urgency, incremental);
+  }
   uint64_t stream_writable_bytes(uint64_t id);
 
   // --- DATAGRAM (RFC 9221)

@@ -44,6 +44,8 @@ void StreamMap::set_peer_limits(const PeerStreamLimits& limits) {
 
 Stream* StreamMap::create(uint64_t id) {
   auto s = std::make_unique<Stream>(id);
+  s->sched.urgency = default_urgency_;
+  s->sched.incremental = default_incremental_;
   bool local = is_local_stream(id, local_);
   // RFC 9000 §18.2: which initial_max_stream_data_* applies depends on who
   // opened the stream, from the point of view of the endpoint announcing it.

@@ -10,6 +10,7 @@
 // scheduler and the control queue in sync and frees the stream when both
 // parts are finished; then it returns false and the Stream* is dangling.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -152,6 +153,11 @@ class StreamMap {
     return true;
   }
   void set_priority(Stream& s, uint8_t urgency, bool incremental);
+  // The priority streams created from now on start with.
+  void set_default_priority(uint8_t urgency, bool incremental) {
+    default_urgency_ = std::min<uint8_t>(urgency, Scheduler::kLevels - 1);
+    default_incremental_ = incremental;
+  }
 
   // Sending STREAM frames: the next stream, in priority order, that can
   // send something with `conn_credit` connection credit. `conn_blocked` is
@@ -199,6 +205,8 @@ class StreamMap {
   StreamMapConfig config_;
   PeerStreamLimits peer_;
   Scheduler scheduler_;
+  uint8_t default_urgency_ = SchedNode::kDefaultUrgency;
+  bool default_incremental_ = true;
   std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
   Stream* last_ = nullptr;  // find()'s cache; cleared when that stream is freed
   std::deque<uint64_t> opened_;

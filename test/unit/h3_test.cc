@@ -91,6 +91,112 @@ TEST_CASE("h3: GET with a response body and trailers, byte-exact", "[h3]") {
   CHECK_FALSE(p.server->stream_exists(*id));
 }
 
+TEST_CASE("h3: recycle()d field lists are decoded into, with nothing left of the last message", "[h3]") {
+  H3Pair p;
+  p.start();
+  HeaderList a = get_request("/first");
+  for (int i = 0; i < 6; ++i) a.push_back({"x-extra-" + std::to_string(i), std::string(40, 'a' + i)});
+  auto id_a = p.client->send_request(a, true);
+  REQUIRE(id_a.ok());
+  REQUIRE(p.run_until([&] { return p.sfind(EvType::headers, *id_a) != nullptr; }));
+  HeaderList got_a = std::move(const_cast<h3::Event*>(p.sfind(EvType::headers, *id_a))->fields);
+  CHECK(got_a == a);
+  const HeaderField* buffer = got_a.data();
+  p.server->recycle(std::move(got_a));
+  HeaderList b = get_request("/second");
+  auto id_b = p.client->send_request(b, true);
+  REQUIRE(id_b.ok());
+  REQUIRE(p.run_until([&] { return p.sfind(EvType::headers, *id_b) != nullptr; }));
+  const HeaderList& got_b = p.sfind(EvType::headers, *id_b)->fields;
+  CHECK(got_b == b);  // exactly B's fields: none of A's extras
+  CHECK(got_b.data() == buffer);  // decoded into the recycled memory
+  p.server->recycle(HeaderList{});  // an empty list is simply dropped
+}
+
+TEST_CASE("h3: a held response goes out with its body, after flush_held, or before trailers", "[h3]") {
+  // send_response_held() keeps the HEADERS frame until the first DATA frame
+  // (one QUIC write), flush_held(), trailers, finish() or process(); the
+  // client sees the same response whichever way it left.
+  enum Way { small_body, flushed, trailers_only, finished_empty, big_body, by_process };
+  for (Way way : {small_body, flushed, trailers_only, finished_empty, big_body, by_process}) {
+    CAPTURE(static_cast<int>(way));
+    H3Pair p;
+    p.start();
+    auto id = p.client->send_request(get_request(), true);
+    REQUIRE(id.ok());
+    REQUIRE(p.run_until([&] { return p.sfind(EvType::finished, *id); }));
+    const auto body = pattern(way == big_body ? 100'000 : way == small_body || way == flushed ? 1000 : 0, 3);
+    HeaderList resp = {{":status", "200"}, {"content-length", std::to_string(body.size())}};
+    REQUIRE(p.server->send_response_held(*id, resp).ok());
+    // Held: nothing was given to QUIC yet.
+    CHECK(p.server->send_response(*id, resp, false).ok() == false);  // one final response only
+    switch (way) {
+      case small_body:
+        REQUIRE(*p.server->send_data(*id, body, true) == body.size());
+        break;
+      case flushed:
+        p.server->flush_held(*id);
+        REQUIRE(*p.server->send_data(*id, body, true) == body.size());
+        break;
+      case trailers_only:
+        REQUIRE(p.server->send_trailers(*id, {{"x-t", "1"}}).ok());
+        break;
+      case finished_empty:
+        REQUIRE(p.server->finish(*id).ok());
+        break;
+      case big_body: {
+        BodySender tx{p.server.get(), *id, body, {}};
+        p.on_pump = [&] { tx.pump(); };
+        tx.pump();
+        break;
+      }
+      case by_process:
+        break;  // process() (run by pump) writes it; the body never comes
+    }
+    BodyReader rx{p.client.get(), *id};
+    auto prev = p.on_pump;
+    p.on_pump = [&] {
+      if (prev) prev();
+      rx.pump();
+    };
+    if (way == by_process) {
+      REQUIRE(p.run_until([&] { return p.cfind(EvType::headers, *id) != nullptr; }));
+      REQUIRE(p.server->finish(*id).ok());
+    }
+    REQUIRE(p.run_until([&] { return rx.fin || p.cfind(EvType::finished, *id); }));
+    const auto* h = p.cfind(EvType::headers, *id);
+    REQUIRE(h);
+    CHECK(h->status == 200);
+    CHECK(h->fields == resp);
+    CHECK(p.cfind(EvType::finished, *id));
+    CHECK(rx.got == body);
+    CHECK((p.cfind(EvType::trailers, *id) != nullptr) == (way == trailers_only));
+    CHECK(p.count(p.cev, EvType::stream_error) == 0);
+  }
+  // Two held responses: holding the second sends the first as it is.
+  H3Pair p;
+  p.start();
+  auto a = p.client->send_request(get_request("/a"), true);
+  auto b = p.client->send_request(get_request("/b"), true);
+  REQUIRE((a.ok() && b.ok()));
+  REQUIRE(p.run_until([&] { return p.sfind(EvType::finished, *a) && p.sfind(EvType::finished, *b); }));
+  const auto body_a = pattern(500, 1), body_b = pattern(700, 2);
+  REQUIRE(p.server->send_response_held(*a, {{":status", "200"}}).ok());
+  REQUIRE(p.server->send_response_held(*b, {{":status", "201"}}).ok());
+  REQUIRE(*p.server->send_data(*b, body_b, true) == body_b.size());
+  REQUIRE(*p.server->send_data(*a, body_a, true) == body_a.size());
+  BodyReader ra{p.client.get(), *a}, rb{p.client.get(), *b};
+  p.on_pump = [&] {
+    ra.pump();
+    rb.pump();
+  };
+  REQUIRE(p.run_until([&] { return ra.fin && rb.fin; }));
+  CHECK(p.cfind(EvType::headers, *a)->status == 200);
+  CHECK(p.cfind(EvType::headers, *b)->status == 201);
+  CHECK(ra.got == body_a);
+  CHECK(rb.got == body_b);
+}
+
 TEST_CASE("h3: POST with backpressure in both directions and trailers", "[h3]") {
   H3Pair p;
   // Small stream windows and send buffers force short writes.

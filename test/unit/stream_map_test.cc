@@ -263,6 +263,39 @@ TEST_CASE("stream map: bidi lifecycle, scheduling, control queue", "[stream]") {
   CHECK(m.front_control() == b);
 }
 
+TEST_CASE("stream map: a default priority applies to streams created later", "[stream][scheduler]") {
+  StreamMap m(Role::client, small_config());
+  m.set_peer_limits(peer_limits(10, 10));
+  Stream* a = m.open(StreamDir::bidi);
+  m.set_default_priority(2, false);  // e.g. HTTP/3 requests: sequential
+  Stream* b = m.open(StreamDir::bidi);
+  Stream* c = m.open(StreamDir::bidi);
+  REQUIRE((a && b && c));
+  CHECK(a->sched.urgency == 3);
+  CHECK(a->sched.incremental);
+  CHECK(b->sched.urgency == 2);
+  CHECK_FALSE(b->sched.incremental);
+  for (Stream* s : {c, b, a}) {
+    REQUIRE(*s->send->write(pattern(0, 100)) == 100);
+    m.update(*s);
+  }
+  // Urgency 2 first, in stream ID order and without round-robin, then a.
+  CHECK(m.next_sendable(kInf) == b);
+  REQUIRE(b->send->next_frame(50, kInf));
+  CHECK(m.after_send(*b));
+  CHECK(m.next_sendable(kInf) == b);
+  REQUIRE(b->send->next_frame(50, kInf));
+  m.after_send(*b);
+  CHECK(m.next_sendable(kInf) == c);
+  REQUIRE(c->send->next_frame(100, kInf));
+  m.after_send(*c);
+  CHECK(m.next_sendable(kInf) == a);
+  m.set_default_priority(200, true);  // clamped like set_priority
+  Stream* d = m.open(StreamDir::bidi);
+  REQUIRE(d);
+  CHECK(d->sched.urgency == 7);
+}
+
 TEST_CASE("stream map: STREAM_DATA_BLOCKED and MAX_STREAM_DATA are queued", "[stream][flow]") {
   StreamMap m(Role::client, small_config());
   PeerStreamLimits p = peer_limits(10, 10);
