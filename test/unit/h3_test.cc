@@ -130,6 +130,7 @@ TEST_CASE("h3: a held response goes out with its body, after flush_held, or befo
     REQUIRE(p.server->send_response_held(*id, resp).ok());
     // Held: nothing was given to QUIC yet.
     CHECK(p.server->send_response(*id, resp, false).ok() == false);  // one final response only
+    std::optional<BodySender> tx;  // big_body: lives as long as on_pump uses it
     switch (way) {
       case small_body:
         REQUIRE(*p.server->send_data(*id, body, true) == body.size());
@@ -144,12 +145,11 @@ TEST_CASE("h3: a held response goes out with its body, after flush_held, or befo
       case finished_empty:
         REQUIRE(p.server->finish(*id).ok());
         break;
-      case big_body: {
-        BodySender tx{p.server.get(), *id, body, {}};
-        p.on_pump = [&] { tx.pump(); };
-        tx.pump();
+      case big_body:
+        tx.emplace(BodySender{p.server.get(), *id, body, {}});
+        p.on_pump = [&] { tx->pump(); };
+        tx->pump();
         break;
-      }
       case by_process:
         break;  // process() (run by pump) writes it; the body never comes
     }
