@@ -46,18 +46,6 @@ uint64_t decoder_section_limit(uint64_t v) {
 
 }  // namespace
 
-// RFC 9218 §4: the priority header (all its lines, RFC 9110 §5.3), or the
-// defaults when absent or unparsable.
-Priority priority_of(const HeaderList& fields) {
-  const HeaderField* one = nullptr;
-  for (const HeaderField& f : fields) {
-    if (f.name.size() != 8 || std::string_view{f.name} != "priority") continue;
-    if (one) return priority_or_default(combined_field(fields, "priority").value_or(""));
-    one = &f;
-  }
-  return one ? priority_or_default(one->value) : Priority{};
-}
-
 Connection::Connection(quic::Connection& quic, Config config)
     : quic_(quic),
       cfg_(std::move(config)),

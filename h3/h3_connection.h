@@ -127,10 +127,6 @@ struct Event {
 
 const char* event_type_name(Event::Type t);
 
-// RFC 9218 §4: the priority a field section asks for (all its priority
-// lines), or the defaults when there is none or it does not parse.
-Priority priority_of(const HeaderList& fields);
-
 struct DataRead {
   size_t bytes = 0;
   bool fin = false;  // the body (or extension stream) ended
@@ -304,8 +300,10 @@ class Connection {
     e.code = code;
   }
   void release_done_streams();
+  // Gives the held HEADERS frame to QUIC (or drops it), freeing the slot.
+  void release_held(bool write);
   // Request/extension stream records: map nodes are recycled (a request
-  // costs no allocation in steady state) and the last lookup is cached.
+  // costs no allocation in steady state); find() has a small cache.
   Stream& new_stream(uint64_t id);
   void erase_stream(std::map<uint64_t, Stream>::iterator it);
   void maybe_close_after_goaway();
@@ -395,7 +393,6 @@ class Connection {
   static constexpr uint64_t kNoStream = ~uint64_t{0};
   uint64_t held_id_ = kNoStream;
   std::vector<uint8_t> held_buf_;
-  void release_held(bool write);
   std::vector<uint8_t> qpack_out_;  // encoder/decoder stream bytes on their way to QUIC
   std::vector<uint8_t> frame_buf_;  // a HEADERS frame, or a small DATA frame, being written
   // Inside process(): QPACK decoder-stream bytes (Section Acknowledgments)

@@ -442,7 +442,7 @@ void Connection::pump(Stream& s) {
       }
     }
     if (failed_ || s.recv_closed) return;
-    // A field section decoded above may refer to `in` no longer: consume.
+    // What was parsed leaves QUIC's buffer (field sections are decoded by now).
     auto r = quic_.stream_consume(s.id, pk->data.size() - in.size());
     if (!r.ok()) return;
     // A DATA frame header was just read: check it before announcing data.

@@ -1,5 +1,7 @@
 #include "h3/priority.h"
 
+#include "h3/message.h"
+
 namespace wt::h3 {
 
 namespace sf_detail {
@@ -207,6 +209,16 @@ std::string format_priority(const Priority& p) {
   if (p.urgency != kDefaultUrgency) s = "u=" + std::to_string(p.urgency);
   if (p.incremental) s += s.empty() ? "i" : ", i";
   return s;
+}
+
+Priority priority_of(const HeaderList& fields) {
+  const HeaderField* one = nullptr;
+  for (const HeaderField& f : fields) {
+    if (f.name.size() != 8 || std::string_view{f.name} != "priority") continue;
+    if (one) return priority_or_default(combined_field(fields, "priority").value_or(""));
+    one = &f;
+  }
+  return one ? priority_or_default(one->value) : Priority{};
 }
 
 }  // namespace wt::h3

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "h3/header_field.h"
+
 namespace wt::h3 {
 
 struct Priority {
@@ -26,6 +28,10 @@ std::optional<Priority> parse_priority(std::string_view field_value);
 inline Priority priority_or_default(std::string_view field_value) {
   return parse_priority(field_value).value_or(Priority{});
 }
+// RFC 9218 §4: the priority a field section asks for (all its priority
+// lines, RFC 9110 §5.3), or the defaults when there is none or it does not
+// parse.
+Priority priority_of(const HeaderList& fields);
 // "u=5, i"; omits defaults (the default priority is the empty string).
 std::string format_priority(const Priority& p);
 

@@ -222,9 +222,10 @@ Result<StreamPeek> Connection::stream_peek(uint64_t id) {
   if (!s || !s->recv) return Error(TransportError::stream_state_error, "no receive side on this stream");
   RecvStream& r = *s->recv;
   if (r.state() == RecvStream::State::reset_recvd || r.state() == RecvStream::State::reset_read || r.stopped()) {
-    auto rr = r.read({});  // the reset's error (and Reset Read), or STREAM_STATE_ERROR
+    // As a read would: the reset's error (now Reset Read) or STREAM_STATE_ERROR.
+    auto rr = r.read({});
     streams_.update(*s);
-    if (!rr.ok()) return rr.error();
+    return rr.error();
   }
   StreamPeek p;
   p.data = r.peek();

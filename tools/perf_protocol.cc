@@ -88,8 +88,21 @@ std::array<uint8_t, 32> pattern_sha256(uint64_t length) {
 
 // ------------------------------------------------------------------ setup
 
-Result<quic::EndpointConfig> make_endpoint_config(const EndpointSetup& setup, Random& rng,
+Status add_self_signed_certificate(EndpointSetup& setup) {
+  if (!setup.server || !setup.cert_pem.empty() || !setup.cert_file.empty()) return {};
+  certgen::Options o;
+  o.dns_names = {"localhost"};
+  o.ip_addresses = {"127.0.0.1", "::1"};
+  WT_ASSIGN(auto cert, certgen::self_signed(o));
+  setup.cert_pem = cert.cert_pem;
+  setup.key_pem = cert.key_pem;
+  return {};
+}
+
+Result<quic::EndpointConfig> make_endpoint_config(const EndpointSetup& setup_in, Random& rng,
                                                   std::string* error_message) {
+  EndpointSetup setup = setup_in;
+  WT_TRY(add_self_signed_certificate(setup));
   quic::TlsConfigOptions t;
   t.role = setup.server ? quic::TlsRole::server : quic::TlsRole::client;
   t.alpn = {setup.null_cipher ? kAlpnNullCipher : kAlpn};
@@ -100,14 +113,6 @@ Result<quic::EndpointConfig> make_endpoint_config(const EndpointSetup& setup, Ra
     t.private_key_pem = setup.key_pem;
     t.cert_chain_file = setup.cert_file;
     t.private_key_file = setup.key_file;
-    if (t.cert_chain_pem.empty() && t.cert_chain_file.empty()) {
-      certgen::Options o;
-      o.dns_names = {"localhost"};
-      o.ip_addresses = {"127.0.0.1", "::1"};
-      WT_ASSIGN(auto cert, certgen::self_signed(o));
-      t.cert_chain_pem = cert.cert_pem;
-      t.private_key_pem = cert.key_pem;
-    }
   } else {
     t.server_name = setup.server_name;
   }

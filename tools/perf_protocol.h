@@ -87,6 +87,9 @@ struct EndpointSetup {
   net::QlogFactory qlog;
 };
 // `rng` must outlive the endpoint. Errors carry a readable message.
+// A server setup without a certificate gets a fresh self-signed one
+// (localhost, 127.0.0.1, ::1).
+Status add_self_signed_certificate(EndpointSetup& setup);
 Result<quic::EndpointConfig> make_endpoint_config(const EndpointSetup& setup, Random& rng,
                                                   std::string* error_message);
 

@@ -2,7 +2,6 @@
 // SO_REUSEPORT socket each.
 #include <future>
 
-#include "lib/certgen.h"
 #include "lib/random.h"
 #include "tools/perf_protocol.h"
 
@@ -22,15 +21,7 @@ Result<std::unique_ptr<PerfServerGroup>> PerfServerGroup::start(const ServerGrou
   const size_t n = options.threads ? options.threads : 1;
   EndpointSetup setup = options.setup;
   setup.server = true;
-  // One self-signed certificate for all threads.
-  if (setup.cert_pem.empty() && setup.cert_file.empty()) {
-    certgen::Options o;
-    o.dns_names = {"localhost"};
-    o.ip_addresses = {"127.0.0.1", "::1"};
-    WT_ASSIGN(auto cert, certgen::self_signed(o));
-    setup.cert_pem = cert.cert_pem;
-    setup.key_pem = cert.key_pem;
-  }
+  WT_TRY(add_self_signed_certificate(setup));  // one certificate for all threads
   Address bind = options.bind;
   for (size_t i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();

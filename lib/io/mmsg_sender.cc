@@ -10,23 +10,27 @@ namespace wt::io {
 
 MmsgSender::MmsgSender() : msgs_(kBatch), iov_(kBatch), names_(kBatch), control_(kBatch) {}
 
-void MmsgSender::fill(SocketState& s, size_t m, const SendBuffer::Batch& b, size_t off,
-                      const SendBuffer::Message& msg) {
-  msghdr& h = msgs_[m].msg_hdr;
+void fill_send_msghdr(msghdr& h, sockaddr_storage& name, iovec& iov, uint8_t* control, const SocketState& s,
+                      const SendBuffer::Batch& b, size_t off, const SendBuffer::Message& m) {
   h = msghdr{};
-  h.msg_namelen = to_sockaddr(b.peer, s.sock.family(), names_[m]);
-  h.msg_name = &names_[m];
-  iov_[m] = {b.data + off, msg.len};
-  h.msg_iov = &iov_[m];
+  h.msg_namelen = to_sockaddr(b.peer, s.sock.family(), name);
+  h.msg_name = &name;
+  iov = {b.data + off, m.len};
+  h.msg_iov = &iov;
   h.msg_iovlen = 1;
   SendMeta meta;
   meta.peer = &b.peer;
   meta.local = &b.local;
   meta.ecn = b.ecn;
-  meta.segment_size = msg.segment;
+  meta.segment_size = m.segment;
   meta.with_pktinfo = s.sock.wildcard();
-  h.msg_controllen = build_send_cmsgs(control_[m].b, meta);
-  h.msg_control = h.msg_controllen ? control_[m].b : nullptr;
+  h.msg_controllen = build_send_cmsgs(control, meta);
+  h.msg_control = h.msg_controllen ? control : nullptr;
+}
+
+void MmsgSender::fill(SocketState& s, size_t m, const SendBuffer::Batch& b, size_t off,
+                      const SendBuffer::Message& msg) {
+  fill_send_msghdr(msgs_[m].msg_hdr, names_[m], iov_[m], control_[m].b, s, b, off, msg);
   gso_[m] = msg.segment != 0;
 }
 

@@ -15,6 +15,13 @@
 
 namespace wt::io {
 
+// The msghdr for one message of a queued batch (`m.len` bytes at `off`):
+// peer address into `name`, one iovec, and the cmsgs (GSO segment size,
+// ECN, source address on wildcard sockets) into `control` (kSendCmsgSpace
+// bytes, cmsghdr-aligned). Shared by sendmmsg and io_uring sendmsg.
+void fill_send_msghdr(msghdr& h, sockaddr_storage& name, iovec& iov, uint8_t* control, const SocketState& s,
+                      const SendBuffer::Batch& b, size_t off, const SendBuffer::Message& m);
+
 class MmsgSender {
  public:
   static constexpr size_t kBatch = 64;

@@ -402,20 +402,7 @@ class UringBackend final : public Backend {
 
   void fill(SocketState& s, TxEntry& e, const SendBuffer::Batch& b, size_t off,
             const SendBuffer::Message& m) {
-    e.msg = msghdr{};
-    e.msg.msg_namelen = to_sockaddr(b.peer, s.sock.family(), e.name);
-    e.msg.msg_name = &e.name;
-    e.iov = {b.data + off, m.len};
-    e.msg.msg_iov = &e.iov;
-    e.msg.msg_iovlen = 1;
-    SendMeta meta;
-    meta.peer = &b.peer;
-    meta.local = &b.local;
-    meta.ecn = b.ecn;
-    meta.segment_size = m.segment;
-    meta.with_pktinfo = s.sock.wildcard();
-    e.msg.msg_controllen = build_send_cmsgs(e.control, meta);
-    e.msg.msg_control = e.msg.msg_controllen ? e.control : nullptr;
+    fill_send_msghdr(e.msg, e.name, e.iov, e.control, s, b, off, m);
     e.gso = m.segment != 0;
     e.result = 0;
   }

@@ -13,6 +13,7 @@
 
 #include "net/diagnostics.h"
 #include "test/integration/net_test_support.h"
+#include "test/integration/perf_test_support.h"
 #include "tools/perf_protocol.h"
 #include "tools/tool_util.h"
 
@@ -27,26 +28,18 @@ struct PerfRun {
   double wall_seconds = 0;
 };
 
-quic::EndpointConfig config(bool server, Random& rng, perf::EndpointSetup setup = {}) {
-  setup.server = server;
-  std::string err;
-  auto c = perf::make_endpoint_config(setup, rng, &err);
-  INFO(err);
-  REQUIRE(c.ok());
-  return *c;
-}
 
 PerfRun run_perf(io::BackendKind backend, perf::ClientOptions opts, Duration limit,
                  perf::EndpointSetup server_setup = {}, perf::EndpointSetup client_setup = {}) {
   SystemRandom rng;
-  ServerThread<perf::PerfServer> server(backend, config(true, rng, server_setup),
+  ServerThread<perf::PerfServer> server(backend, perf_endpoint_config(true, rng, server_setup),
                                         [] { return std::make_unique<perf::PerfServer>(); });
   auto loop = make_loop(backend);
   opts.server = server.address();
   perf::PerfClient app(opts);
   net::DriverOptions d;
   d.bind = loopback();
-  auto driver = net::QuicDriver::create(*loop, config(false, rng, client_setup), app, d);
+  auto driver = net::QuicDriver::create(*loop, perf_endpoint_config(false, rng, client_setup), app, d);
   REQUIRE(driver.ok());
   Time t0 = io::monotonic_now();
   REQUIRE(app.start(**driver).ok());
@@ -214,14 +207,14 @@ TEST_CASE("quicperf: null cipher only when both sides agree", "[integration][qui
   }
   SECTION("client null, server not: the handshake fails cleanly") {
     SystemRandom rng;
-    ServerThread<perf::PerfServer> server(backend, config(true, rng),
+    ServerThread<perf::PerfServer> server(backend, perf_endpoint_config(true, rng),
                                           [] { return std::make_unique<perf::PerfServer>(); });
     auto loop = make_loop(backend);
     o.server = server.address();
     perf::PerfClient app(o);
     net::DriverOptions d;
     d.bind = loopback();
-    auto driver = net::QuicDriver::create(*loop, config(false, rng, null_setup), app, d);
+    auto driver = net::QuicDriver::create(*loop, perf_endpoint_config(false, rng, null_setup), app, d);
     REQUIRE(driver.ok());
     REQUIRE(app.start(**driver).ok());
     CHECK(run_until(*loop, [&] { return app.done(); }, std::chrono::seconds(10)));

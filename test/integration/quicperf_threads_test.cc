@@ -4,23 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include "test/integration/net_test_support.h"
+#include "test/integration/perf_test_support.h"
 #include "tools/perf_protocol.h"
 
 using namespace wt;
 using namespace wt::net::test;
-
-namespace {
-
-quic::EndpointConfig client_config(Random& rng) {
-  perf::EndpointSetup setup;
-  std::string err;
-  auto c = perf::make_endpoint_config(setup, rng, &err);
-  INFO(err);
-  REQUIRE(c.ok());
-  return *c;
-}
-
-}  // namespace
 
 TEST_CASE("quicperf --threads 2: every connection completes, both threads serve",
           "[integration][quicperf][threads]") {
@@ -56,7 +44,7 @@ TEST_CASE("quicperf --threads 2: every connection completes, both threads serve"
       net::DriverOptions d;
       d.bind = loopback();
       for (int i = 0; i < 16; ++i) {
-        auto drv = net::QuicDriver::create(*loop, client_config(rng), app, d);
+        auto drv = net::QuicDriver::create(*loop, perf_endpoint_config(false, rng), app, d);
         REQUIRE(drv.ok());
         ptrs.push_back(drv->get());
         drivers.push_back(std::move(*drv));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "test/integration/net_test_support.h"
+#include "test/integration/perf_test_support.h"
 #include "tools/perf_protocol.h"
 
 extern char** environ;
@@ -89,15 +90,6 @@ uint64_t rebinds_in(const std::string& log) {
   return pos == std::string::npos ? 0 : std::stoull(s.substr(pos + 8));
 }
 
-quic::EndpointConfig perf_config(bool server, Random& rng) {
-  perf::EndpointSetup setup;
-  setup.server = server;
-  std::string err;
-  auto c = perf::make_endpoint_config(setup, rng, &err);
-  INFO(err);
-  REQUIRE(c.ok());
-  return *c;
-}
 
 }  // namespace
 
@@ -110,7 +102,7 @@ TEST_CASE("rebinding: a wildcard-bound client downloads across repeated NAT rebi
   for (auto backend : available_backends()) {
     DYNAMIC_SECTION("backend " << io::backend_name(backend)) {
       SystemRandom rng;
-      ServerThread<perf::PerfServer> server(backend, perf_config(true, rng),
+      ServerThread<perf::PerfServer> server(backend, perf_endpoint_config(true, rng),
                                             [] { return std::make_unique<perf::PerfServer>(); });
       const uint16_t port = free_udp_port();
       const std::string log = "/tmp/wt_rebind_test_" + std::to_string(getpid()) + ".log";
@@ -122,7 +114,7 @@ TEST_CASE("rebinding: a wildcard-bound client downloads across repeated NAT rebi
       o.download = 24u << 20;
       o.verify = true;
       perf::PerfClient app(o);
-      quic::EndpointConfig cc = perf_config(false, rng);
+      quic::EndpointConfig cc = perf_endpoint_config(false, rng);
       // A download client only ACKs: when a rebinding loses the packets in
       // flight it may have nothing to send from its new port. Keep-alives
       // make sure the server hears of it (the relay moves the client before
