@@ -78,6 +78,52 @@ Outcome run_frames(Bytes input, const std::vector<size_t>& sizes, uint64_t max_p
   return o;
 }
 
+// As h3::Connection reads a request stream: external DATA mode, where the
+// parser stops at DATA payloads and they are taken with consume_data().
+// Must agree with run_frames() on the same input.
+Outcome run_frames_external(Bytes input, const std::vector<size_t>& sizes, uint64_t max_payload) {
+  Outcome o;
+  FrameParser p(max_payload);
+  p.set_external_data(true);
+  bool in_data = false;
+  size_t off = 0, k = 0;
+  while (off < input.size()) {
+    size_t n = std::min(sizes.empty() ? input.size() : sizes[k++ % sizes.size()], input.size() - off);
+    if (uint64_t rem = p.data_remaining()) {
+      n = static_cast<size_t>(std::min<uint64_t>(rem, n));
+      if (!in_data) o.items.push_back({frame_type::data, {}});
+      o.items.back().payload.insert(o.items.back().payload.end(), input.begin() + static_cast<ptrdiff_t>(off),
+                                    input.begin() + static_cast<ptrdiff_t>(off + n));
+      p.consume_data(n);
+      in_data = p.data_remaining() > 0;
+      off += n;
+      continue;
+    }
+    Bytes in = input.subspan(off, n);
+    while (true) {
+      auto it = p.next(in);
+      if (!it.ok()) {
+        o.error = it.error().code;
+        return o;
+      }
+      if (it->kind == FrameParser::Kind::need_more) {
+        check(in.empty() || p.data_remaining() > 0);  // only a DATA payload is left unread
+        break;
+      }
+      if (it->kind == FrameParser::Kind::frame) {
+        o.items.push_back({it->type, {it->payload.begin(), it->payload.end()}});
+      } else {
+        check(it->payload.empty() && it->end);  // only empty DATA frames come out
+        o.items.push_back({frame_type::data, {}});
+      }
+      in_data = false;
+    }
+    off += n - in.size();
+  }
+  o.boundary = p.at_boundary();
+  return o;
+}
+
 Outcome run_capsules(Bytes input, const std::vector<size_t>& sizes, uint64_t max_value) {
   Outcome o;
   CapsuleParser p(max_value);
@@ -139,6 +185,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Outcome whole = run_frames(input, {}, limit);
   Outcome pieces = run_frames(input, sizes, limit);
   check(whole == pieces);
+  check(run_frames_external(input, {}, limit) == whole);
+  check(run_frames_external(input, sizes, limit) == whole);
   for (const Item& it : whole.items)
     if (it.type != frame_type::data) check_payload_round_trip(it);
 
